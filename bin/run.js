@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// The shoal CLI entry point. The launcher runs a command straight from oclif.manifest.json
+// (written by `npm run build`; oclif's full start-up costs ~100 ms here) and hands anything it
+// cannot (help, topics, the daemon) to oclif. Client commands never load daemon code.
+require('../dist/cli/launch')
+  .launch(process.argv.slice(2), require('node:path').join(__dirname, '..'))
+  .catch(require('@oclif/core/handle').handle);

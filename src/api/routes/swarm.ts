@@ -1,0 +1,75 @@
+import type { Router } from '../router';
+import { boolValue, parseBool, parseVersion, readJson, writeEmpty, writeJson } from '../http';
+import { initRequestSchema, joinRequestSchema, swarmSpecSchema, unlockRequestSchema } from '../schema';
+import { ApiError, rpcError, MSG } from '../errors';
+import type { ApiContext } from '../context';
+import type { InitRequest, JoinRequest, SwarmSpec } from '../../types/swarm';
+import { publicCluster } from '../../daemon/swarm-node';
+import { normalizeSwarmSpec } from '../../manager/controlapi/cluster-spec';
+import { generateJoinToken } from '../../ca';
+import { goTime } from '../../util/time';
+
+export function swarmRoutes(r: Router, ctx: ApiContext): void {
+  r.add('POST', '/swarm/init', async ({ req, res }) => {
+    const body = (await readJson<InitRequest>(req, initRequestSchema)) ?? {};
+    const id = await ctx.node.init(body);
+    writeJson(res, 200, id);
+  });
+
+  r.add('POST', '/swarm/join', async ({ req, res }) => {
+    const body = (await readJson<JoinRequest>(req, joinRequestSchema)) ?? {};
+    if (ctx.node.state !== 'inactive') throw new ApiError(503, MSG.alreadyInSwarm);
+    if (!body.RemoteAddrs?.length) throw new ApiError(400, 'at least 1 RemoteAddr is required to join');
+    throw new ApiError(501, 'joining a swarm needs node-to-node mutual TLS, which this version of shoal does not have yet');
+    void res;
+  });
+
+  r.add('POST', '/swarm/leave', async ({ res, query }) => {
+    await ctx.node.leave(boolValue(query.get('force')));
+    writeEmpty(res);
+  });
+
+  r.add('GET', '/swarm', ({ res }) => {
+    const m = ctx.node.requireManager();
+    const c = m.store.list('cluster')[0];
+    writeJson(res, 200, { ...publicCluster(c), JoinTokens: c.RootCA.JoinTokens });
+  });
+
+  r.add('POST', '/swarm/update', async ({ req, res, query }) => {
+    const m = ctx.node.requireManager();
+    const version = parseVersion('swarm', query.get('version'));
+    const rotateWorker = parseBool('rotateWorkerToken', query.get('rotateWorkerToken'));
+    const rotateManager = parseBool('rotateManagerToken', query.get('rotateManagerToken'));
+    const rotateUnlock = parseBool('rotateManagerUnlockKey', query.get('rotateManagerUnlockKey'));
+    const given = await readJson<SwarmSpec>(req, swarmSpecSchema);
+    const spec = normalizeSwarmSpec(given);
+    if (spec.EncryptionConfig?.AutoLockManagers) {
+      throw new ApiError(501, 'autolock needs the encrypted Raft log, which this version of shoal does not have yet');
+    }
+    const c = m.store.list('cluster')[0];
+    if (c.Version.Index !== version) throw rpcError('Unknown', MSG.outOfSequence);
+    if (rotateUnlock && !c.UnlockKey) {
+      throw rpcError('FailedPrecondition', 'cannot rotate the unlock key because autolock is not turned on');
+    }
+    const tokens = { ...c.RootCA.JoinTokens };
+    if (rotateWorker) tokens.Worker = generateJoinToken(c.RootCA.CACert);
+    if (rotateManager) tokens.Manager = generateJoinToken(c.RootCA.CACert);
+    await m.store.update((tx) =>
+      tx.update('cluster', { ...c, Spec: spec, UpdatedAt: goTime(), RootCA: { ...c.RootCA, JoinTokens: tokens } }),
+    );
+    writeEmpty(res);
+  });
+
+  r.add('GET', '/swarm/unlockkey', ({ res }) => {
+    const m = ctx.node.requireManager();
+    writeJson(res, 200, { UnlockKey: m.store.list('cluster')[0].UnlockKey });
+  });
+
+  r.add('POST', '/swarm/unlock', async ({ req, res }) => {
+    const body = await readJson<{ UnlockKey?: string }>(req, unlockRequestSchema);
+    if (ctx.node.state === 'inactive') throw new ApiError(503, MSG.notPartOfSwarm);
+    if (!/^SWMKEY-1-[A-Za-z0-9+/]+$/.test(body?.UnlockKey ?? '')) throw new ApiError(400, 'invalid key string');
+    throw new ApiError(409, 'swarm is not locked');
+    void res;
+  });
+}

@@ -1,0 +1,46 @@
+import { ApiError, rpcError, MSG } from '../../api/errors';
+import type { MemoryStore } from '../../store/memory-store';
+import type { Node, NodeSpec } from '../../types/swarm';
+import { goTime } from '../../util/time';
+import { resolveRef } from './resolve';
+
+export function findNode(store: MemoryStore, ref: string): Node {
+  // swarmkit indexes node names by lower-cased hostname.
+  return resolveRef('node', ref, store.list('nodes'), (n) => n.Description.Hostname);
+}
+
+export async function updateNode(store: MemoryStore, ref: string, version: number, spec: NodeSpec | undefined) {
+  const node = findNode(store, ref);
+  if (node.Version.Index !== version) throw rpcError('Unknown', MSG.outOfSequence);
+  const role = spec?.Role ?? '';
+  const availability = spec?.Availability ?? '';
+  if (!['worker', 'manager'].includes(role)) throw new ApiError(400, `invalid Role: "${role}"`);
+  if (!['active', 'pause', 'drain'].includes(availability)) throw new ApiError(400, `invalid Availability: "${availability}"`);
+  if (node.Spec.Role === 'manager' && role === 'worker') {
+    const managers = store.list('nodes').filter((n) => n.Spec.Role === 'manager');
+    if (managers.length <= 1) throw rpcError('FailedPrecondition', 'attempting to demote the last manager of the swarm');
+  }
+  if (node.Spec.Role === 'worker' && role === 'manager') {
+    throw rpcError('Unimplemented', 'promoting a node to manager needs Raft among managers, which this shoal does not have yet');
+  }
+  const next: Node = {
+    ...node,
+    UpdatedAt: goTime(),
+    Spec: { ...(spec?.Name ? { Name: spec.Name } : {}), Labels: spec?.Labels ?? {}, Role: role as NodeSpec['Role'], Availability: availability as NodeSpec['Availability'] },
+  };
+  await store.update((tx) => tx.update('nodes', next));
+}
+
+export async function removeNode(store: MemoryStore, ref: string, force: boolean) {
+  const node = findNode(store, ref);
+  if (node.Spec.Role === 'manager') {
+    throw rpcError(
+      'FailedPrecondition',
+      `node ${node.ID} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal`,
+    );
+  }
+  if (node.Status.State === 'ready' && !force) {
+    throw rpcError('FailedPrecondition', `node ${node.ID} is not down and can't be removed`);
+  }
+  await store.update((tx) => tx.delete('nodes', node.ID));
+}

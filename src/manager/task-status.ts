@@ -1,0 +1,21 @@
+import type { Task, TaskState } from '../types/swarm';
+import { TASK_STATES } from '../types/swarm';
+
+export const stateRank = (s: TaskState): number => TASK_STATES.indexOf(s);
+export const isTerminal = (s: TaskState): boolean => stateRank(s) >= stateRank('complete');
+
+/** A task the orchestrator still wants to run (desired ready or running). */
+export const isLive = (t: Task): boolean => t.DesiredState === 'running' || t.DesiredState === 'ready';
+
+/** Docker's canonical JSON comparison of task specs, for `_up-to-date` and rolling updates. */
+export function sameTaskSpec(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, val) =>
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val).sort(([x], [y]) => (x < y ? -1 : 1)))
+      : val,
+  );
+}

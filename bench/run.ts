@@ -1,0 +1,224 @@
+// Benchmarks: CLI round trip, 100-replica scale-up, and store write throughput.
+import { spawn, spawnSync, ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MemoryStore } from '../src/store/memory-store';
+import { SingleMemberLog } from '../src/log/single-member-log';
+import { MemoryStorage } from '../src/log/memory-storage';
+
+const ROOT = path.resolve(__dirname, '..');
+const RUN = path.join(ROOT, 'bin', 'run.js');
+
+function ms(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+function time(cmd: string, args: string[]): number {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const d = ms(t);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr.toString()}`);
+  return d;
+}
+
+function bench(cmd: string, args: string[]): number[] {
+  for (let i = 0; i < 2; i++) time(cmd, args);
+  const out: number[] = [];
+  for (let i = 0; i < 15; i++) out.push(time(cmd, args));
+  return out;
+}
+
+function get(sock: string, p: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ socketPath: sock, path: p }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+}
+
+const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
+
+async function waitUntil(fn: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await fn()) return;
+    } catch {
+      // not ready yet
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function cli(host: string, args: string[]): void {
+  const r = spawnSync(process.execPath, [RUN, ...args, '-H', host], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`shoal ${args.join(' ')} failed: ${r.stderr.toString()}${r.stdout.toString()}`);
+}
+
+async function runningTasks(sock: string): Promise<number> {
+  const r = await get(sock, '/v1.51/services?status=true');
+  const svcs = JSON.parse(r.body) as { Spec: { Name: string }; ServiceStatus?: { RunningTasks?: number } }[];
+  const s = svcs.find((x) => x.Spec.Name === 'b');
+  return s?.ServiceStatus?.RunningTasks ?? 0;
+}
+
+async function spawn100(): Promise<number> {
+  const t = process.hrtime.bigint();
+  const kids: ChildProcess[] = [];
+  const spawned: Promise<void>[] = [];
+  for (let i = 0; i < 100; i++) {
+    const c = spawn('sleep', ['600'], { stdio: 'ignore' });
+    kids.push(c);
+    spawned.push(
+      new Promise((resolve, reject) => {
+        c.once('spawn', () => resolve());
+        c.once('error', reject);
+      }),
+    );
+  }
+  await Promise.all(spawned);
+  const d = ms(t);
+  for (const c of kids) c.kill('SIGKILL');
+  return d;
+}
+
+function makeObj(i: number) {
+  return {
+    ID: `svc${i}-${Math.random().toString(36).slice(2)}`,
+    Version: {},
+    CreatedAt: '',
+    UpdatedAt: '',
+    Spec: { Name: 's' + i, Labels: {}, TaskTemplate: { ForceUpdate: 0 } },
+    Endpoint: { Spec: {} },
+  };
+}
+
+async function freshStore(): Promise<MemoryStore> {
+  const store = new MemoryStore();
+  const log = await SingleMemberLog.open(store, { storage: new MemoryStorage() });
+  store.attach(log);
+  return store;
+}
+
+async function storeBench(): Promise<{ seq: number; conc: number }> {
+  const N = 5000;
+  let store = await freshStore();
+  let t = process.hrtime.bigint();
+  for (let i = 0; i < N; i++) await store.update((tx) => tx.create('services', makeObj(i) as never));
+  const seq = N / (ms(t) / 1000);
+
+  store = await freshStore();
+  let next = 0;
+  t = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      for (let i = next++; i < N; i = next++) await store.update((tx) => tx.create('services', makeObj(i) as never));
+    }),
+  );
+  const conc = N / (ms(t) / 1000);
+  return { seq, conc };
+}
+
+function table(rows: string[][]): string {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
+  return [line(rows[0]), w.map((n) => '-'.repeat(n)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-bench-'));
+  const sock = path.join(dir, 'shoal.sock');
+  const host = `unix://${sock}`;
+  let daemon: ChildProcess | undefined;
+  let daemonErr = '';
+  const killDaemon = () => {
+    if (daemon && daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGKILL');
+  };
+  process.on('exit', killDaemon);
+  try {
+    daemon = spawn(process.execPath, [RUN, 'daemon', '--data-root', path.join(dir, 'data'), '--host', host], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    daemon.stderr?.on('data', (c) => (daemonErr += c));
+    await waitUntil(async () => (await get(sock, '/_ping')).status > 0, 30000, 'daemon');
+    cli(host, ['swarm', 'init']);
+
+    // (a)
+    const shoal = bench(process.execPath, [RUN, 'node', 'ls', '-H', host]);
+    const bare = bench(process.execPath, ['-e', '0']);
+
+    // (b)
+    let t = process.hrtime.bigint();
+    cli(host, ['service', 'create', '--replicas', '100', '-d', '--name', 'b', 'busybox', 'sleep', '600']);
+    await waitUntil(async () => (await runningTasks(sock)) >= 100, 120000, '100/100 running');
+    const scale = ms(t);
+    const spawnMs = await spawn100();
+    cli(host, ['service', 'rm', 'b']);
+    t = process.hrtime.bigint();
+    await waitUntil(
+      async () => {
+        const r = await get(sock, '/v1.51/tasks');
+        return (JSON.parse(r.body) as unknown[]).length === 0;
+      },
+      60000,
+      'tasks removed',
+    );
+    const rmMs = ms(t);
+
+    // (c)
+    const w = await storeBench();
+
+    const cpus = os.cpus();
+    const f = (n: number) => n.toFixed(1);
+    console.log(
+      `machine: ${cpus[0]?.model ?? '?'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}\n`,
+    );
+    const medS = pct(shoal, 50);
+    const medB = pct(bare, 50);
+    console.log(
+      table([
+        ['benchmark', 'shoal', 'baseline', 'ratio'],
+        ['(a) node ls median ms (vs node -e 0)', f(medS), f(medB), `${(medS / medB).toFixed(2)}x (target <= 2x)`],
+        ['(a) node ls p90 ms (vs node -e 0)', f(pct(shoal, 90)), f(pct(bare, 90)), ''],
+        [
+          '(b) 100 replicas -> running, ms (vs spawn 100 sleep)',
+          f(scale),
+          f(spawnMs),
+          `${(scale / spawnMs).toFixed(1)}x`,
+        ],
+        ['(b) service rm -> tasks gone, ms', f(rmMs), '', ''],
+        ['(c) store writes/s, sequential (5000)', w.seq.toFixed(0), '', ''],
+        ['(c) store writes/s, 64 concurrent (5000)', w.conc.toFixed(0), '', ''],
+      ]),
+    );
+    console.log('\n(a) 15 runs after 2 warm-ups. (c) in-memory log; fsync comes with the encrypted log.');
+  } catch (e) {
+    if (daemonErr) console.error('daemon stderr:\n' + daemonErr.slice(-4000));
+    throw e;
+  } finally {
+    if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
+      const d = daemon;
+      d.kill('SIGTERM');
+      await Promise.race([new Promise((r) => d.once('exit', r)), sleep(5000)]);
+    }
+    killDaemon();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});

@@ -1,0 +1,122 @@
+// Starts a real shoal daemon in a temporary folder and runs the real clients against it:
+// the shoal CLI (bin/run.js), the docker CLI (DOCKER_HOST) and dockerode.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ROOT = join(__dirname, '..', '..');
+export const BIN = join(ROOT, 'bin', 'run.js');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class TestDaemon {
+  readonly dir = mkdtempSync(join(tmpdir(), 'shoal-it-'));
+  readonly dataRoot = join(this.dir, 'data');
+  readonly socket = join(this.dir, 'shoal.sock');
+  private proc?: ChildProcess;
+  log = '';
+
+  async start(): Promise<void> {
+    this.proc = spawn(process.execPath, [BIN, 'daemon', '--data-root', this.dataRoot, '--host', `unix://${this.socket}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.proc.stdout!.on('data', (d) => (this.log += d));
+    this.proc.stderr!.on('data', (d) => (this.log += d));
+    for (let i = 0; i < 100; i++) {
+      if ((await this.api('GET', '/_ping').catch(() => undefined))?.status === 200) return;
+      await sleep(100);
+    }
+    throw new Error(`daemon did not start:\n${this.log}`);
+  }
+
+  async stop(): Promise<number | null> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return p?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
+    p.kill('SIGTERM');
+    const code = await exited;
+    rmSync(this.dir, { recursive: true, force: true });
+    return code;
+  }
+
+  get alive(): boolean {
+    return !!this.proc && this.proc.exitCode === null;
+  }
+
+  shoal(args: string[], input?: string): RunResult {
+    const r = spawnSync(process.execPath, [BIN, ...args], {
+      env: { ...process.env, SHOAL_HOST: `unix://${this.socket}` },
+      input,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  docker(args: string[]): RunResult {
+    const r = spawnSync('docker', args, {
+      env: { ...process.env, DOCKER_HOST: `unix://${this.socket}`, DOCKER_CONFIG: this.dir },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** A raw request, for what no client sends (bad bodies, wrong types). */
+  api(
+    method: string,
+    path: string,
+    body?: string | object,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+    return new Promise((resolve, reject) => {
+      const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+      const req = request(
+        {
+          socketPath: this.socket,
+          method,
+          path,
+          headers: data !== undefined ? { 'Content-Type': 'application/json', ...headers } : headers,
+        },
+        (res) => {
+          let out = '';
+          res.on('data', (d) => (out += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: out }));
+        },
+      );
+      req.on('error', reject);
+      if (data !== undefined) req.write(data);
+      req.end();
+    });
+  }
+
+  async json<T>(method: string, path: string, body?: object): Promise<T> {
+    const r = await this.api(method, path, body);
+    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.body}`);
+    return JSON.parse(r.body) as T;
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until fn returns a truthy value, or fails after `ms`. */
+export async function eventually<T>(fn: () => Promise<T> | T, ms = 20_000, what = 'condition'): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}

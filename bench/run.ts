@@ -62,8 +62,8 @@ async function waitUntil(fn: () => Promise<boolean>, timeoutMs: number, what: st
   }
 }
 
-function cli(host: string, args: string[]): void {
-  const r = spawnSync(process.execPath, [RUN, ...args, '-H', host], { stdio: ['ignore', 'pipe', 'pipe'] });
+function cli(_host: string, args: string[]): void {
+  const r = spawnSync(process.execPath, [RUN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.status !== 0) throw new Error(`shoal ${args.join(' ')} failed: ${r.stderr.toString()}${r.stdout.toString()}`);
 }
 
@@ -133,7 +133,11 @@ async function storeBench(): Promise<{ seq: number; conc: number }> {
 
 function table(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(w[i]))
+      .join('  ')
+      .trimEnd();
   return [line(rows[0]), w.map((n) => '-'.repeat(n)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
@@ -153,7 +157,7 @@ async function main(): Promise<void> {
     });
     daemon.stderr?.on('data', (c) => (daemonErr += c));
     await waitUntil(async () => (await get(sock, '/_ping')).status > 0, 30000, 'daemon');
-    cli(host, ['swarm', 'init']);
+    cli(host, ['swarm', 'init', '-H', host]);
 
     // (a)
     const shoal = bench(process.execPath, [RUN, 'node', 'ls', '-H', host]);
@@ -161,11 +165,11 @@ async function main(): Promise<void> {
 
     // (b)
     let t = process.hrtime.bigint();
-    cli(host, ['service', 'create', '--replicas', '100', '-d', '--name', 'b', 'busybox', 'sleep', '600']);
+    cli(host, ['service', 'create', '-H', host, '--replicas', '100', '-d', '--name', 'b', 'busybox', 'sleep', '600']);
     await waitUntil(async () => (await runningTasks(sock)) >= 100, 120000, '100/100 running');
     const scale = ms(t);
     const spawnMs = await spawn100();
-    cli(host, ['service', 'rm', 'b']);
+    cli(host, ['service', 'rm', '-H', host, 'b']);
     t = process.hrtime.bigint();
     await waitUntil(
       async () => {

@@ -15,7 +15,9 @@ function find(dir) {
 }
 
 const filter = process.argv.slice(2);
-const files = find(join(__dirname, '..', 'test')).filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)));
+const files = find(join(__dirname, '..', 'test')).filter(
+  (f) => filter.length === 0 || filter.some((s) => f.includes(s)),
+);
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
 });

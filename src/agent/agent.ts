@@ -112,14 +112,15 @@ export class Agent {
       if ((w.phase as Worker['phase']) !== 'running') return;
       w.phase = 'done';
       const err = exitError(exit);
-      if (err) await this.report(t, 'failed', 'started', { Err: err, ContainerStatus: { PID: pid, ExitCode: exit.exitCode } });
+      if (err)
+        await this.report(t, 'failed', 'started', { Err: err, ContainerStatus: { PID: pid, ExitCode: exit.exitCode } });
       else await this.report(t, 'complete', 'finished', { ContainerStatus: { PID: pid, ExitCode: 0 } });
     } catch (err) {
       w.phase = 'done';
       const state = err instanceof TaskExecError ? err.taskState : 'failed';
-      await this.report(t, state, state === 'rejected' ? 'rejected' : 'starting', { Err: (err as Error).message }).catch(
-        () => undefined,
-      );
+      await this.report(t, state, state === 'rejected' ? 'rejected' : 'starting', {
+        Err: (err as Error).message,
+      }).catch(() => undefined);
     }
   }
 

@@ -112,7 +112,10 @@ export function parseFilters(raw: string | null, accepted: string[]): Filters {
 /** The `version` query parameter of an update: required, an unsigned integer. */
 export function parseVersion(kind: string, v: string | null): number {
   if (v === null || !/^\d+$/.test(v)) {
-    throw new ApiError(400, `invalid ${kind} version '${v ?? ''}': strconv.ParseUint: parsing "${v ?? ''}": invalid syntax`);
+    throw new ApiError(
+      400,
+      `invalid ${kind} version '${v ?? ''}': strconv.ParseUint: parsing "${v ?? ''}": invalid syntax`,
+    );
   }
   return Number(v);
 }

@@ -15,7 +15,13 @@ export type Schema =
   | { map: Schema }
   | { struct: string; fields: Record<string, Schema> };
 
-const GO_TYPE: Record<string, string> = { string: 'string', bool: 'bool', int: 'int64', uint: 'uint64', float: 'float64' };
+const GO_TYPE: Record<string, string> = {
+  string: 'string',
+  bool: 'bool',
+  int: 'int64',
+  uint: 'uint64',
+  float: 'float64',
+};
 
 function goTypeOf(s: Schema): string {
   if (typeof s === 'string') return GO_TYPE[s] ?? 'interface {}';

@@ -44,7 +44,8 @@ async function handle(router: Router, req: IncomingMessage, res: ServerResponse)
     await found.handler({ req, res, params: found.params, query: url.searchParams, apiVersion });
   } catch (err) {
     const e = toApiError(err);
-    if (e.status >= 500 && !(err instanceof ApiError)) console.error(`api: ${req.method} ${req.url?.split('?')[0]}: ${(err as Error).stack}`);
+    if (e.status >= 500 && !(err instanceof ApiError))
+      console.error(`api: ${req.method} ${req.url?.split('?')[0]}: ${(err as Error).stack}`);
     writeError(res, e.status, e.message);
   }
 }

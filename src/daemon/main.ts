@@ -55,11 +55,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   });
   process.umask(oldUmask);
   await chmod(opts.socketPath, 0o660);
-  console.log(`shoal daemon ${opts.version}: API listening on unix://${opts.socketPath} (data root ${opts.dataRoot}, executor ${opts.executor})`);
+  console.log(
+    `shoal daemon ${opts.version}: API listening on unix://${opts.socketPath} (data root ${opts.dataRoot}, executor ${opts.executor})`,
+  );
 
   // The daemon must outlive any one bad request or task.
   process.on('uncaughtException', (err) => console.error(`shoal daemon: uncaught: ${err.stack ?? err}`));
-  process.on('unhandledRejection', (err) => console.error(`shoal daemon: unhandled rejection: ${(err as Error)?.stack ?? err}`));
+  process.on('unhandledRejection', (err) =>
+    console.error(`shoal daemon: unhandled rejection: ${(err as Error)?.stack ?? err}`),
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

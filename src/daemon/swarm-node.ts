@@ -10,7 +10,14 @@ import type { InitRequest, Node, SwarmInfo } from '../types/swarm';
 import { newId } from '../util/ids';
 import { goTime } from '../util/time';
 import { normalizeSwarmSpec } from '../manager/controlapi/cluster-spec';
-import { createRootCA, createNodeKeyAndCSR, generateJoinToken, issueNodeCertificate, tlsInfoFor, writeKeyFile } from '../ca';
+import {
+  createRootCA,
+  createNodeKeyAndCSR,
+  generateJoinToken,
+  issueNodeCertificate,
+  tlsInfoFor,
+  writeKeyFile,
+} from '../ca';
 
 /**
  * This node's membership of a swarm: inactive until `swarm init`, then a manager that runs its
@@ -44,7 +51,8 @@ export class SwarmNode {
       throw new ApiError(501, 'autolock needs the encrypted Raft log, which this version of shoal does not have yet');
     }
     const availability = req.Availability || 'active';
-    if (!['active', 'pause', 'drain'].includes(availability)) throw new ApiError(400, `invalid Availability: "${availability}"`);
+    if (!['active', 'pause', 'drain'].includes(availability))
+      throw new ApiError(400, `invalid Availability: "${availability}"`);
     const spec = normalizeSwarmSpec(req.Spec);
     const listenPort = portOf(req.ListenAddr) ?? 2377;
     const advertise = advertiseAddr(req.AdvertiseAddr, listenPort);
@@ -114,7 +122,12 @@ export class SwarmNode {
     this.nodeId = nodeId;
     this.addr = advertise.ip;
     manager.start();
-    this.agent = new Agent(nodeId, manager.dispatcher, this.executor, (id) => manager.store.get('services', id)?.Spec.Name ?? id);
+    this.agent = new Agent(
+      nodeId,
+      manager.dispatcher,
+      this.executor,
+      (id) => manager.store.get('services', id)?.Spec.Name ?? id,
+    );
     this.agent.start();
     return nodeId;
   }
@@ -139,7 +152,14 @@ export class SwarmNode {
   info(): SwarmInfo {
     const m = this.manager;
     if (!m) {
-      return { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
+      return {
+        NodeID: '',
+        NodeAddr: '',
+        LocalNodeState: 'inactive',
+        ControlAvailable: false,
+        Error: '',
+        RemoteManagers: null,
+      };
     }
     const nodes = m.store.list('nodes');
     const managers = nodes.filter((n) => n.Spec.Role === 'manager');
@@ -178,7 +198,11 @@ function advertiseAddr(given: string | undefined, port: number): { ip: string; p
     const host = given.replace(/:(\d+)$/, '');
     const iface = ifs[host]?.find((a) => a.family === 'IPv4');
     if (iface) return { ip: iface.address, port: p };
-    if (!/^[\d.]+$|^[0-9a-f:]+$/i.test(host)) throw new ApiError(400, `advertise address must be a non-zero IP address or network interface (with optional port number)`);
+    if (!/^[\d.]+$|^[0-9a-f:]+$/i.test(host))
+      throw new ApiError(
+        400,
+        `advertise address must be a non-zero IP address or network interface (with optional port number)`,
+      );
     return { ip: host, port: p };
   }
   for (const list of Object.values(ifs)) {

@@ -230,7 +230,10 @@ export class Orchestrator {
     const hasHistory = !!s.PreviousSpec;
     if (!hasHistory) return;
     if (inProgress && st === undefined) {
-      tx.update('services', { ...s, UpdateStatus: { State: 'updating', Message: 'update in progress', StartedAt: goTime() } });
+      tx.update('services', {
+        ...s,
+        UpdateStatus: { State: 'updating', Message: 'update in progress', StartedAt: goTime() },
+      });
     } else if (converged && st === 'updating') {
       tx.update('services', {
         ...s,
@@ -239,7 +242,12 @@ export class Orchestrator {
     } else if (converged && st === 'rollback_started') {
       tx.update('services', {
         ...s,
-        UpdateStatus: { ...s.UpdateStatus, State: 'rollback_completed', Message: 'rollback completed', CompletedAt: goTime() },
+        UpdateStatus: {
+          ...s.UpdateStatus,
+          State: 'rollback_completed',
+          Message: 'rollback completed',
+          CompletedAt: goTime(),
+        },
       });
     }
   }

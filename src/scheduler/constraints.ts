@@ -24,8 +24,6 @@ export function constraintHolds(n: Node, expr: string): boolean {
   else if (k.startsWith('node.labels.')) have = n.Spec.Labels?.[key.slice('node.labels.'.length)];
   else if (k.startsWith('engine.labels.')) have = n.Description.Engine.Labels?.[key.slice('engine.labels.'.length)];
   // Values compare case-insensitively except labels, as swarmkit's constraint package does.
-  const eq =
-    have !== undefined &&
-    (k.includes('labels.') ? have === want : have.toLowerCase() === want.toLowerCase());
+  const eq = have !== undefined && (k.includes('labels.') ? have === want : have.toLowerCase() === want.toLowerCase());
   return op === '==' ? eq : !eq;
 }

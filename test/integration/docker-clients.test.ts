@@ -21,11 +21,27 @@ test('the unmodified docker CLI drives a shoal swarm', async () => {
   assert.match(d.docker(['info']).stdout, /Swarm: active/);
   assert.match(d.docker(['swarm', 'join-token', 'worker']).stdout, /docker swarm join --token SWMTKN-1-/);
   assert.equal(d.docker(['swarm', 'update', '--task-history-limit', '3']).code, 0);
-  const create = d.docker(['service', 'create', '--name', 'dk', '--replicas', '2', '--no-resolve-image', '--update-monitor', '1s', 'busybox', 'sleep', '300']);
+  const create = d.docker([
+    'service',
+    'create',
+    '--name',
+    'dk',
+    '--replicas',
+    '2',
+    '--no-resolve-image',
+    '--update-monitor',
+    '1s',
+    'busybox',
+    'sleep',
+    '300',
+  ]);
   assert.equal(create.code, 0, create.stderr);
   assert.match(create.stdout, /verify: Service \S+ converged/);
   assert.match(d.docker(['service', 'ls']).stdout, /dk\s+replicated\s+2\/2/);
-  assert.equal(d.docker(['service', 'ps', '-q', '-f', 'desired-state=running', 'dk']).stdout.trim().split('\n').length, 2);
+  assert.equal(
+    d.docker(['service', 'ps', '-q', '-f', 'desired-state=running', 'dk']).stdout.trim().split('\n').length,
+    2,
+  );
   assert.match(d.docker(['service', 'inspect', '--pretty', 'dk']).stdout, /Replicas:\s+2/);
   const scale = d.docker(['service', 'scale', 'dk=3']);
   assert.equal(scale.code, 0, scale.stderr);
@@ -63,7 +79,10 @@ test('dockerode drives the same API', async () => {
     const tasks = (await docker.listTasks({ filters: { service: ['dr'], 'desired-state': ['running'] } })) as Task[];
     return tasks.filter((t) => t.Status.State === 'running').length === 2;
   });
-  const list = await docker.listServices({ filters: { name: ['dr'] }, status: true } as never);
+  const list = (await docker.listServices({
+    filters: { name: ['dr'] },
+    status: true,
+  } as never)) as unknown as unknown[];
   assert.equal(list.length, 1);
   await svc.update({ version: info.Version!.Index, ...info.Spec, Mode: { Replicated: { Replicas: 1 } } } as never);
   assert.equal((await svc.inspect()).Spec.Mode!.Replicated!.Replicas, 1);
@@ -83,9 +102,23 @@ test('dockerode drives the same API', async () => {
 
 test('bad request bodies get a 4xx, change nothing and never crash the daemon', async () => {
   const before = await d.json<unknown[]>('GET', '/services');
-  const value = fc.oneof(fc.integer({ min: -5, max: 5 }), fc.double(), fc.string(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }));
+  const value = fc.oneof(
+    fc.integer({ min: -5, max: 5 }),
+    fc.double(),
+    fc.string(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.integer(), { maxLength: 2 }),
+  );
   const body = fc.oneof(
-    fc.record({ Name: value, TaskTemplate: fc.oneof(value, fc.record({ ContainerSpec: fc.oneof(value, fc.record({ Image: value })) })), Mode: fc.oneof(value, fc.record({ Replicated: fc.oneof(value, fc.record({ Replicas: value })) })) }, { requiredKeys: [] }),
+    fc.record(
+      {
+        Name: value,
+        TaskTemplate: fc.oneof(value, fc.record({ ContainerSpec: fc.oneof(value, fc.record({ Image: value })) })),
+        Mode: fc.oneof(value, fc.record({ Replicated: fc.oneof(value, fc.record({ Replicas: value })) })),
+      },
+      { requiredKeys: [] },
+    ),
     fc.string().map((s) => `{${s}`),
     fc.anything(),
   );
@@ -108,13 +141,21 @@ test('bad request bodies get a 4xx, change nothing and never crash the daemon', 
   for (const [path, b] of [
     ['/v1.51/swarm/update?version=abc', {}],
     ['/v1.51/nodes/self/update?version=1', {}],
-    ['/v1.51/services/create', { TaskTemplate: { ContainerSpec: { Image: 'x' } }, Mode: { Replicated: { Replicas: -1 } } }],
-    ['/v1.51/services/create', { TaskTemplate: { ContainerSpec: { Image: 'x' } }, Mode: { Replicated: { Replicas: 1.5 } } }],
+    [
+      '/v1.51/services/create',
+      { TaskTemplate: { ContainerSpec: { Image: 'x' } }, Mode: { Replicated: { Replicas: -1 } } },
+    ],
+    [
+      '/v1.51/services/create',
+      { TaskTemplate: { ContainerSpec: { Image: 'x' } }, Mode: { Replicated: { Replicas: 1.5 } } },
+    ],
   ] as const) {
     const r = await d.api('POST', path, b);
     assert.ok(r.status >= 400 && r.status < 500, `${path}: ${r.status} ${r.body}`);
   }
-  const big = await d.api('POST', '/v1.51/services/create', JSON.stringify({ Name: 'x'.repeat(5 * 1024 * 1024) })).catch(() => ({ status: 413 }));
+  const big = await d
+    .api('POST', '/v1.51/services/create', JSON.stringify({ Name: 'x'.repeat(5 * 1024 * 1024) }))
+    .catch(() => ({ status: 413 }));
   assert.equal(big.status, 413);
   assert.equal((await d.api('GET', '/v1.10/services')).status, 400);
   assert.deepEqual(await d.json('GET', '/services'), before);

@@ -23,9 +23,13 @@ export class TestDaemon {
   log = '';
 
   async start(): Promise<void> {
-    this.proc = spawn(process.execPath, [BIN, 'daemon', '--data-root', this.dataRoot, '--host', `unix://${this.socket}`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    this.proc = spawn(
+      process.execPath,
+      [BIN, 'daemon', '--data-root', this.dataRoot, '--host', `unix://${this.socket}`],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.proc.stdout!.on('data', (d) => (this.log += d));
     this.proc.stderr!.on('data', (d) => (this.log += d));
     for (let i = 0; i < 100; i++) {

@@ -14,7 +14,7 @@ const running = async (name: string) =>
     (t) => t.Status.State === 'running' && t.DesiredState === 'running',
   );
 
-test('before init, manager endpoints answer 503 with docker\'s text', () => {
+test("before init, manager endpoints answer 503 with docker's text", () => {
   const r = d.shoal(['node', 'ls']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^Error response from daemon: This node is not a swarm manager\. Use "docker swarm init"/);
@@ -42,7 +42,19 @@ test('join-token rotation changes the token and keeps the CA digest', () => {
 });
 
 test('service create waits for convergence; ls, ps and inspect show it', async () => {
-  const r = d.shoal(['service', 'create', '--name', 'web', '--replicas', '2', '--update-monitor', '1s', 'busybox', 'sleep', '300']);
+  const r = d.shoal([
+    'service',
+    'create',
+    '--name',
+    'web',
+    '--replicas',
+    '2',
+    '--update-monitor',
+    '1s',
+    'busybox',
+    'sleep',
+    '300',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /verify: Service \S+ converged/);
   assert.equal((await running('web')).length, 2);
@@ -58,10 +70,14 @@ test('service create waits for convergence; ls, ps and inspect show it', async (
 test('a killed task is replaced under the default restart policy', async () => {
   const [t] = await running('web');
   process.kill(t.Status.ContainerStatus!.PID!, 'SIGKILL');
-  await eventually(async () => {
-    const r = await running('web');
-    return r.length === 2 && !r.some((x) => x.ID === t.ID);
-  }, 30_000, 'the replacement task');
+  await eventually(
+    async () => {
+      const r = await running('web');
+      return r.length === 2 && !r.some((x) => x.ID === t.ID);
+    },
+    30_000,
+    'the replacement task',
+  );
   const failed = await d.json<Task>('GET', `/tasks/${t.ID}`);
   assert.equal(failed.Status.State, 'failed');
   assert.equal(failed.Status.Err, 'task: non-zero exit (137)');
@@ -91,7 +107,7 @@ test('a task with no command fails with a clear error', async () => {
     const ts = await d.json<Task[]>('GET', `/tasks?filters=${encodeURIComponent('{"service":{"nocmd":true}}')}`);
     return ts.find((x) => x.Status.State === 'rejected');
   });
-  assert.match(t.Status.Err ?? '', /no command specified/);
+  assert.match(t!.Status.Err ?? '', /no command specified/);
   assert.equal(d.shoal(['service', 'rm', 'nocmd']).code, 0);
 });
 
@@ -109,19 +125,26 @@ test('errors: unknown service, stale version, bad flags', async () => {
 test('service rm stops its tasks', async () => {
   const [t] = await running('web');
   assert.equal(d.shoal(['service', 'rm', 'web']).stdout.trim(), 'web');
-  await eventually(() => {
-    try {
-      process.kill(t.Status.ContainerStatus!.PID!, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, 20_000, 'the process to exit');
+  await eventually(
+    () => {
+      try {
+        process.kill(t.Status.ContainerStatus!.PID!, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    20_000,
+    'the process to exit',
+  );
 });
 
 test('SIGTERM stops the daemon cleanly', async () => {
   d.shoal(['service', 'create', '-d', '--name', 'last', 'busybox', 'sleep', '300']);
-  const [t] = await eventually(async () => (await running('last')).length === 1 && running('last'));
+  const [t] = (await eventually(async () => {
+    const r = await running('last');
+    return r.length === 1 ? r : undefined;
+  }))!;
   assert.equal(await d.stop(), 0);
   assert.throws(() => process.kill(t.Status.ContainerStatus!.PID!, 0));
 });

@@ -1,7 +1,13 @@
 import type { Service } from '../../types/swarm';
 
 const MONITOR = 5e9;
-const UPDATE_DEFAULT = { Parallelism: 1, FailureAction: 'pause', Monitor: MONITOR, MaxFailureRatio: 0, Order: 'stop-first' };
+const UPDATE_DEFAULT = {
+  Parallelism: 1,
+  FailureAction: 'pause',
+  Monitor: MONITOR,
+  MaxFailureRatio: 0,
+  Order: 'stop-first',
+};
 
 /** `insertDefaults=true`: swarmkit's api/defaults filled into what the spec leaves out (service inspect shows it). */
 export function withDefaults(s: Service): Service {

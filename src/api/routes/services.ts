@@ -67,7 +67,8 @@ function serviceStatus(store: MemoryStore, s: Service) {
     if (t.ServiceID !== s.ID) continue;
     if (isLive(t as never)) desiredFromTasks++;
     if (t.Status.State === 'complete') completed++;
-    if (t.Status.State === 'running' && t.DesiredState === 'running' && nodes.get(t.NodeID)?.Status.State !== 'down') running++;
+    if (t.Status.State === 'running' && t.DesiredState === 'running' && nodes.get(t.NodeID)?.Status.State !== 'down')
+      running++;
   }
   const desired = s.Spec.Mode?.Replicated ? (s.Spec.Mode.Replicated.Replicas ?? 1) : desiredFromTasks;
   return { RunningTasks: running, DesiredTasks: desired, CompletedTasks: completed };

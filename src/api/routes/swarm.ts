@@ -20,7 +20,10 @@ export function swarmRoutes(r: Router, ctx: ApiContext): void {
     const body = (await readJson<JoinRequest>(req, joinRequestSchema)) ?? {};
     if (ctx.node.state !== 'inactive') throw new ApiError(503, MSG.alreadyInSwarm);
     if (!body.RemoteAddrs?.length) throw new ApiError(400, 'at least 1 RemoteAddr is required to join');
-    throw new ApiError(501, 'joining a swarm needs node-to-node mutual TLS, which this version of shoal does not have yet');
+    throw new ApiError(
+      501,
+      'joining a swarm needs node-to-node mutual TLS, which this version of shoal does not have yet',
+    );
     void res;
   });
 

@@ -6,24 +6,28 @@ import type { ApiContext } from '../context';
 import { goTime } from '../../util/time';
 
 export function systemRoutes(r: Router, ctx: ApiContext): void {
-  const ping = (head: boolean) => ({ res }: { res: import('node:http').ServerResponse }) => {
-    res.writeHead(200, {
-      'Content-Type': 'text/plain; charset=utf-8',
-      'Content-Length': head ? 0 : 2,
-      'Cache-Control': 'no-cache, no-store, must-revalidate',
-      Pragma: 'no-cache',
-      'Builder-Version': '2',
-      Swarm: ctx.node.state === 'active' ? 'active/manager' : 'inactive',
-    });
-    res.end(head ? undefined : 'OK');
-  };
+  const ping =
+    (head: boolean) =>
+    ({ res }: { res: import('node:http').ServerResponse }) => {
+      res.writeHead(200, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': head ? 0 : 2,
+        'Cache-Control': 'no-cache, no-store, must-revalidate',
+        Pragma: 'no-cache',
+        'Builder-Version': '2',
+        Swarm: ctx.node.state === 'active' ? 'active/manager' : 'inactive',
+      });
+      res.end(head ? undefined : 'OK');
+    };
   r.add('HEAD', '/_ping', ping(true));
   r.add('GET', '/_ping', ping(false));
 
   r.add('GET', '/version', ({ res }) =>
     writeJson(res, 200, {
       Platform: { Name: 'shoal' },
-      Components: [{ Name: 'shoal', Version: ctx.version, Details: { ApiVersion: API_VERSION, Executor: ctx.executorName } }],
+      Components: [
+        { Name: 'shoal', Version: ctx.version, Details: { ApiVersion: API_VERSION, Executor: ctx.executorName } },
+      ],
       Version: ctx.version,
       ApiVersion: API_VERSION,
       MinAPIVersion: MIN_API_VERSION,

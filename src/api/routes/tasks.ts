@@ -14,14 +14,22 @@ export function taskRoutes(r: Router, ctx: ApiContext): void {
   r.add('GET', '/tasks', ({ res, query }) => {
     const m = ctx.node.requireManager();
     const f = parseFilters(query.get('filters'), [
-      'id', 'name', 'label', 'service', 'node', 'desired-state', '_up-to-date', 'runtime',
+      'id',
+      'name',
+      'label',
+      'service',
+      'node',
+      'desired-state',
+      '_up-to-date',
+      'runtime',
     ]);
     const services = new Map(m.store.list('services').map((s) => [s.ID, s]));
     const serviceIds = f.get('service')?.map((ref) => findService(m.store, ref).ID);
     const nodeIds = f.get('node')?.map((ref) => findNode(m.store, ref).ID);
     const desired = f.get('desired-state')?.map((d) => {
       const v = d.toLowerCase();
-      if (!(TASK_STATES as readonly string[]).includes(v)) throw new ApiError(500, `Invalid desired-state filter: '${d}'`);
+      if (!(TASK_STATES as readonly string[]).includes(v))
+        throw new ApiError(500, `Invalid desired-state filter: '${d}'`);
       return v;
     });
     const upToDate = f.has('_up-to-date');
@@ -38,6 +46,10 @@ export function taskRoutes(r: Router, ctx: ApiContext): void {
   });
   r.add('GET', '/tasks/{id}', ({ res, params }) => {
     const m = ctx.node.requireManager();
-    writeJson(res, 200, resolveRef('task', params.id, m.store.list('tasks'), () => undefined));
+    writeJson(
+      res,
+      200,
+      resolveRef('task', params.id, m.store.list('tasks'), () => undefined),
+    );
   });
 }

@@ -30,7 +30,8 @@ export function normalizeSwarmSpec(given: Partial<SwarmSpec> | undefined): Swarm
     Name: 'default',
     Labels: g.Labels ?? {},
     Orchestration: {
-      TaskHistoryRetentionLimit: history === undefined || history === null ? d.Orchestration!.TaskHistoryRetentionLimit : history,
+      TaskHistoryRetentionLimit:
+        history === undefined || history === null ? d.Orchestration!.TaskHistoryRetentionLimit : history,
     },
     Raft: {
       SnapshotInterval: nz(g.Raft?.SnapshotInterval, d.Raft!.SnapshotInterval),

@@ -15,18 +15,28 @@ export async function updateNode(store: MemoryStore, ref: string, version: numbe
   const role = spec?.Role ?? '';
   const availability = spec?.Availability ?? '';
   if (!['worker', 'manager'].includes(role)) throw new ApiError(400, `invalid Role: "${role}"`);
-  if (!['active', 'pause', 'drain'].includes(availability)) throw new ApiError(400, `invalid Availability: "${availability}"`);
+  if (!['active', 'pause', 'drain'].includes(availability))
+    throw new ApiError(400, `invalid Availability: "${availability}"`);
   if (node.Spec.Role === 'manager' && role === 'worker') {
     const managers = store.list('nodes').filter((n) => n.Spec.Role === 'manager');
-    if (managers.length <= 1) throw rpcError('FailedPrecondition', 'attempting to demote the last manager of the swarm');
+    if (managers.length <= 1)
+      throw rpcError('FailedPrecondition', 'attempting to demote the last manager of the swarm');
   }
   if (node.Spec.Role === 'worker' && role === 'manager') {
-    throw rpcError('Unimplemented', 'promoting a node to manager needs Raft among managers, which this shoal does not have yet');
+    throw rpcError(
+      'Unimplemented',
+      'promoting a node to manager needs Raft among managers, which this shoal does not have yet',
+    );
   }
   const next: Node = {
     ...node,
     UpdatedAt: goTime(),
-    Spec: { ...(spec?.Name ? { Name: spec.Name } : {}), Labels: spec?.Labels ?? {}, Role: role as NodeSpec['Role'], Availability: availability as NodeSpec['Availability'] },
+    Spec: {
+      ...(spec?.Name ? { Name: spec.Name } : {}),
+      Labels: spec?.Labels ?? {},
+      Role: role as NodeSpec['Role'],
+      Availability: availability as NodeSpec['Availability'],
+    },
   };
   await store.update((tx) => tx.update('nodes', next));
 }

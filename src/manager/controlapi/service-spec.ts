@@ -79,8 +79,11 @@ export function normalizeServiceSpec(given: ServiceSpec | undefined): ServiceSpe
   }
 
   const mode = spec.Mode ?? {};
-  const kinds = ['Replicated', 'Global', 'ReplicatedJob', 'GlobalJob'].filter((k) => (mode as Record<string, unknown>)[k]);
-  if (kinds.length > 1) throw invalid('service mode must be exactly one of replicated, global, replicated-job, global-job');
+  const kinds = ['Replicated', 'Global', 'ReplicatedJob', 'GlobalJob'].filter(
+    (k) => (mode as Record<string, unknown>)[k],
+  );
+  if (kinds.length > 1)
+    throw invalid('service mode must be exactly one of replicated, global, replicated-job, global-job');
   if (mode.ReplicatedJob || mode.GlobalJob) {
     throw rpcError('Unimplemented', 'job services (replicated-job, global-job) are not supported yet');
   }

@@ -40,7 +40,8 @@ export async function updateService(
   if (current.Version.Index !== version) throw rpcError('Unknown', MSG.outOfSequence);
   let spec: ServiceSpec;
   if (rollback) {
-    if (!current.PreviousSpec) throw rpcError('FailedPrecondition', `service ${current.ID} does not have a previous spec`);
+    if (!current.PreviousSpec)
+      throw rpcError('FailedPrecondition', `service ${current.ID} does not have a previous spec`);
     spec = current.PreviousSpec;
   } else {
     spec = normalizeServiceSpec({ ...(given ?? ({} as ServiceSpec)), Name: given?.Name || current.Spec.Name });

@@ -331,8 +331,6 @@ export interface Task extends Meta {
   DesiredState: TaskState;
   NetworksAttachments?: unknown[];
   Volumes: null;
-  /** shoal's record of the service spec version the task was made from (swarmkit's SpecVersion). */
-  SpecVersion?: Version;
 }
 
 // ---- responses -------------------------------------------------------------

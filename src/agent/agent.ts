@@ -9,6 +9,9 @@ interface Worker {
   controller: TaskController;
   phase: 'starting' | 'running' | 'stopping' | 'done';
   serviceName: string;
+  /** Set once the task may go on past "ready" (its desired state became running, or it was stopped). */
+  released: boolean;
+  release?: () => void;
 }
 
 /**
@@ -61,8 +64,14 @@ export class Agent {
         }
         continue;
       }
-      if (w.phase === 'running' && !wanted && t.DesiredState !== 'ready') this.halt(t, w);
-      else if (w.phase === 'starting' && t.DesiredState === 'running') this.kickStart(t);
+      const stopWanted = !wanted && t.DesiredState !== 'ready';
+      if (w.phase === 'running' && stopWanted) this.halt(t, w);
+      else if (w.phase === 'starting' && stopWanted) {
+        // Not started yet (e.g. waiting out a restart delay): it never runs.
+        w.phase = 'done';
+        this.release(w);
+        void this.report(t, 'shutdown', 'shutdown');
+      } else if (w.phase === 'starting' && t.DesiredState === 'running') this.release(w);
     }
     for (const [id, w] of this.workers) {
       if (!seen.has(id)) {
@@ -70,12 +79,6 @@ export class Agent {
         void w.controller.remove().catch(() => undefined);
       }
     }
-  }
-
-  private readyWaiters = new Map<string, () => void>();
-
-  private kickStart(t: Task): void {
-    this.readyWaiters.get(t.ID)?.();
   }
 
   private begin(t: Task): void {
@@ -87,7 +90,7 @@ export class Agent {
       void this.report(t, 'rejected', 'rejected', { Err: (err as Error).message });
       return;
     }
-    const w: Worker = { controller, phase: 'starting', serviceName };
+    const w: Worker = { controller, phase: 'starting', serviceName, released: t.DesiredState === 'running' };
     this.workers.set(t.ID, w);
     void this.run(t, w);
   }
@@ -98,12 +101,11 @@ export class Agent {
       await this.report(t, 'preparing', 'preparing');
       await w.controller.prepare();
       await this.report(t, 'ready', 'prepared');
-      if (t.DesiredState === 'ready') {
+      if (!w.released) {
         // A restarted task waits out the restart delay before it starts.
-        await new Promise<void>((resolve) => this.readyWaiters.set(t.ID, resolve));
-        this.readyWaiters.delete(t.ID);
+        await new Promise<void>((resolve) => (w.release = resolve));
       }
-      if (w.phase !== 'starting') return;
+      if ((w.phase as Worker['phase']) !== 'starting') return;
       await this.report(t, 'starting', 'starting');
       const { pid } = await w.controller.start();
       w.phase = 'running';
@@ -122,6 +124,11 @@ export class Agent {
         Err: (err as Error).message,
       }).catch(() => undefined);
     }
+  }
+
+  private release(w: Worker): void {
+    w.released = true;
+    w.release?.();
   }
 
   private halt(t: Task, w: Worker): void {

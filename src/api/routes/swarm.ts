@@ -16,7 +16,7 @@ export function swarmRoutes(r: Router, ctx: ApiContext): void {
     writeJson(res, 200, id);
   });
 
-  r.add('POST', '/swarm/join', async ({ req, res }) => {
+  r.add('POST', '/swarm/join', async ({ req }) => {
     const body = (await readJson<JoinRequest>(req, joinRequestSchema)) ?? {};
     if (ctx.node.state !== 'inactive') throw new ApiError(503, MSG.alreadyInSwarm);
     if (!body.RemoteAddrs?.length) throw new ApiError(400, 'at least 1 RemoteAddr is required to join');
@@ -24,7 +24,6 @@ export function swarmRoutes(r: Router, ctx: ApiContext): void {
       501,
       'joining a swarm needs node-to-node mutual TLS, which this version of shoal does not have yet',
     );
-    void res;
   });
 
   r.add('POST', '/swarm/leave', async ({ res, query }) => {
@@ -68,11 +67,11 @@ export function swarmRoutes(r: Router, ctx: ApiContext): void {
     writeJson(res, 200, { UnlockKey: m.store.list('cluster')[0].UnlockKey });
   });
 
-  r.add('POST', '/swarm/unlock', async ({ req, res }) => {
+  r.add('POST', '/swarm/unlock', async ({ req }) => {
     const body = await readJson<{ UnlockKey?: string }>(req, unlockRequestSchema);
     if (ctx.node.state === 'inactive') throw new ApiError(503, MSG.notPartOfSwarm);
     if (!/^SWMKEY-1-[A-Za-z0-9+/]+$/.test(body?.UnlockKey ?? '')) throw new ApiError(400, 'invalid key string');
+    // Without autolock (issue 3) a manager is never locked.
     throw new ApiError(409, 'swarm is not locked');
-    void res;
   });
 }

@@ -5,6 +5,7 @@ import { DEFAULT_RESTART_DELAY_NS } from '../manager/defaults';
 import { isLive, isTerminal, sameTaskSpec, stateRank } from '../manager/task-status';
 import { newTask } from './new-task';
 import { nodeEligible } from '../scheduler/constraints';
+import { ReconcileLoop } from '../manager/reconcile-loop';
 
 /**
  * Reconciles desired state (services) with what exists (tasks), as swarmkit's replicated and
@@ -13,62 +14,20 @@ import { nodeEligible } from '../scheduler/constraints';
  * restart of the manager resumes where it was.
  */
 export class Orchestrator {
-  private scheduled = false;
-  private running = false;
-  private again = false;
-  private stopped = false;
-  private timers = new Set<NodeJS.Timeout>();
+  private readonly loop: ReconcileLoop;
   /** Restart attempts per slot, for RestartPolicy.MaxAttempts within Window. */
   private restarts = new Map<string, number[]>();
-  private readonly onCommit = () => this.kick();
 
-  constructor(private readonly store: MemoryStore) {}
+  constructor(private readonly store: MemoryStore) {
+    this.loop = new ReconcileLoop(store, 'orchestrator', (tx) => this.reconcile(tx));
+  }
 
   start(): void {
-    this.store.on('commit', this.onCommit);
-    this.kick();
+    this.loop.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    this.store.off('commit', this.onCommit);
-    for (const t of this.timers) clearTimeout(t);
-  }
-
-  kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => void this.run());
-  }
-
-  private later(ms: number): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      this.kick();
-    }, ms);
-    this.timers.add(t);
-  }
-
-  private async run(): Promise<void> {
-    this.scheduled = false;
-    this.running = true;
-    try {
-      await this.store.retryUpdate((tx) => this.reconcile(tx));
-    } catch (err) {
-      console.error(`orchestrator: ${(err as Error).message}`);
-      this.later(500);
-    } finally {
-      this.running = false;
-      if (this.again) {
-        this.again = false;
-        this.kick();
-      }
-    }
+    this.loop.stop();
   }
 
   private reconcile(tx: WriteTx): void {
@@ -211,16 +170,14 @@ export class Orchestrator {
     const next = newTask(s, t.Slot, s.Spec.Mode?.Global ? t.NodeID : '', delayMs > 0 ? 'ready' : 'running');
     tx.create('tasks', next);
     if (delayMs > 0) {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
+      this.loop.after(delayMs, () => {
         void this.store
           .retryUpdate((tx2) => {
             const cur = tx2.get('tasks', next.ID);
             if (cur && cur.DesiredState === 'ready') tx2.update('tasks', { ...cur, DesiredState: 'running' });
           })
-          .catch(() => this.kick());
-      }, delayMs);
-      this.timers.add(timer);
+          .catch(() => this.loop.kick());
+      });
     }
     return true;
   }

@@ -3,6 +3,7 @@ import type { Node, Task } from '../types/swarm';
 import { goTime } from '../util/time';
 import { isLive, isTerminal } from '../manager/task-status';
 import { nodeEligible } from './constraints';
+import { ReconcileLoop } from '../manager/reconcile-loop';
 
 /**
  * Assigns pending tasks to nodes, as swarmkit's scheduler: among eligible nodes, the one with
@@ -10,27 +11,18 @@ import { nodeEligible } from './constraints';
  * stays pending with docker's "no suitable node (...)" explanation.
  */
 export class Scheduler {
-  private pending = false;
-  private readonly onCommit = () => this.kick();
+  private readonly loop: ReconcileLoop;
 
-  constructor(private readonly store: MemoryStore) {}
+  constructor(store: MemoryStore) {
+    this.loop = new ReconcileLoop(store, 'scheduler', (tx) => this.schedule(tx));
+  }
 
   start(): void {
-    this.store.on('commit', this.onCommit);
-    this.kick();
+    this.loop.start();
   }
 
   stop(): void {
-    this.store.off('commit', this.onCommit);
-  }
-
-  private kick(): void {
-    if (this.pending) return;
-    this.pending = true;
-    setImmediate(() => {
-      this.pending = false;
-      this.store.retryUpdate((tx) => this.schedule(tx)).catch((err) => console.error(`scheduler: ${err.message}`));
-    });
+    this.loop.stop();
   }
 
   private schedule(tx: WriteTx): void {

@@ -16,7 +16,3 @@ export function checkApiVersion(v: string): string | undefined {
   if (cmp(v, API_VERSION) > 0) return `client version ${v} is too new. Maximum supported API version is ${API_VERSION}`;
   return undefined;
 }
-
-export function versionAtLeast(v: string, min: string): boolean {
-  return cmp(v, min) >= 0;
-}

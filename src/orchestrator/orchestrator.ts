@@ -166,7 +166,7 @@ export class Orchestrator {
     this.setDesired(tx, t, 'shutdown');
     attempts.push(now);
     this.restarts.set(key, attempts);
-    const delayMs = nsToMs(policy.Delay, nsToMs(DEFAULT_RESTART_DELAY_NS, 5000));
+    const delayMs = nsToMs(policy.Delay ?? DEFAULT_RESTART_DELAY_NS, 0);
     const next = newTask(s, t.Slot, s.Spec.Mode?.Global ? t.NodeID : '', delayMs > 0 ? 'ready' : 'running');
     tx.create('tasks', next);
     if (delayMs > 0) {

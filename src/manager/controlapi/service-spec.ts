@@ -139,5 +139,5 @@ export function resolvePorts(spec: ServiceSpec, others: Service[], previous?: Po
 
 function pickPort(taken: Map<string, Service>, proto: string): number {
   for (let p = 30000; p <= 32767; p++) if (!taken.has(`${proto}/${p}`)) return p;
-  throw rpcError('ResourceExhausted' as never, 'no more ports available in the dynamic port range');
+  throw rpcError('ResourceExhausted', 'no more ports available in the dynamic port range');
 }

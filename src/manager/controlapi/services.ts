@@ -1,4 +1,4 @@
-import { ApiError, rpcError, MSG } from '../../api/errors';
+import { rpcError, MSG } from '../../api/errors';
 import type { MemoryStore } from '../../store/memory-store';
 import type { Service, ServiceSpec } from '../../types/swarm';
 import { newId } from '../../util/ids';
@@ -67,9 +67,4 @@ export async function updateService(
 export async function removeService(store: MemoryStore, ref: string): Promise<void> {
   const s = findService(store, ref);
   await store.update((tx) => tx.delete('services', s.ID));
-}
-
-export function assertService(s: Service | undefined, ref: string): Service {
-  if (!s) throw new ApiError(404, `service ${ref} not found`);
-  return s;
 }

@@ -22,10 +22,13 @@ export class TestDaemon {
   private proc?: ChildProcess;
   log = '';
 
+  /** Extra `shoal daemon` arguments (e.g. `--executor docker`), used by every start. */
+  constructor(readonly extraArgs: string[] = []) {}
+
   async start(): Promise<void> {
     this.proc = spawn(
       process.execPath,
-      [BIN, 'daemon', '--data-root', this.dataRoot, '--host', `unix://${this.socket}`],
+      [BIN, 'daemon', '--data-root', this.dataRoot, '--host', `unix://${this.socket}`, ...this.extraArgs],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -39,14 +42,24 @@ export class TestDaemon {
     throw new Error(`daemon did not start:\n${this.log}`);
   }
 
+  /** Stops the daemon (SIGTERM) and deletes its data root. */
   async stop(): Promise<number | null> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null) return p?.exitCode ?? null;
-    const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
-    p.kill('SIGTERM');
-    const code = await exited;
+    const code = await this.halt('SIGTERM');
     rmSync(this.dir, { recursive: true, force: true });
     return code;
+  }
+
+  /** Stops the daemon with `signal` (SIGKILL for a crash) and keeps its data root, for a restart with start(). */
+  async halt(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return p?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => p.once('exit', (code) => resolve(code)));
+    p.kill(signal);
+    return exited;
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
   }
 
   get alive(): boolean {

@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { ApiError, MSG } from '../api/errors';
@@ -6,7 +6,8 @@ import { Manager } from '../manager/manager';
 import { Agent } from '../agent/agent';
 import type { Executor } from '../agent/exec/executor';
 import type { ClusterObject } from '../store/objects';
-import type { InitRequest, Node, SwarmInfo } from '../types/swarm';
+import type { StoreEvent } from '../store/memory-store';
+import type { ClusterInfo, InitRequest, Node, SwarmInfo } from '../types/swarm';
 import { newId } from '../util/ids';
 import { goTime } from '../util/time';
 import { normalizeSwarmSpec } from '../manager/controlapi/cluster-spec';
@@ -15,48 +16,227 @@ import {
   createNodeKeyAndCSR,
   generateJoinToken,
   issueNodeCertificate,
+  parseNodeCertificate,
   tlsInfoFor,
-  writeKeyFile,
+  type PemCertificate,
 } from '../ca';
+import { KeyReadWriter } from '../ca/key-read-writer';
+import { InvalidKEKError, ManagerKeys } from '../manager/deks';
+import { generateUnlockKey, parseUnlockKey } from '../manager/encryption/unlock-key';
+import { DiskLogStorage } from '../log/wal/disk-storage';
+import {
+  certificatesDir,
+  raftDir,
+  readNodeState,
+  removeSwarmFiles,
+  writeNodeState,
+  type NodeState,
+} from './node-state';
+
+export type LocalState = 'inactive' | 'locked' | 'active';
 
 /**
  * This node's membership of a swarm: inactive until `swarm init`, then a manager that runs its
- * own tasks too. It owns the manager components and the agent, and the node's certificates
- * under <data root>/certificates.
+ * own tasks too. It owns the manager components and the agent, and the node's files under the
+ * data root: certificates (with the key file that holds the Raft DEK), the encrypted Raft log,
+ * and swarm-state.json. A restarted daemon resumes the swarm from them, or comes up locked when
+ * autolock is on, until `swarm unlock` supplies the key.
  */
 export class SwarmNode {
   manager?: Manager;
   private agent?: Agent;
+  private keys?: ManagerKeys;
   nodeId = '';
+  private clusterId = '';
   private addr = '';
+  private locked = false;
+  /** init, join, leave and unlock change the node's state one at a time. */
+  private lifecycle: Promise<unknown> = Promise.resolve();
+  /** Key-file rewrites after cluster changes, in commit order. */
+  private kekWork: Promise<void> = Promise.resolve();
+  private unwatchCluster?: () => void;
 
   constructor(
     private readonly dataRoot: string,
     private readonly executor: Executor,
   ) {}
 
-  get state(): 'inactive' | 'active' {
-    return this.manager ? 'active' : 'inactive';
+  get state(): LocalState {
+    if (this.manager) return 'active';
+    return this.locked ? 'locked' : 'inactive';
+  }
+
+  private get keyFile(): KeyReadWriter {
+    return new KeyReadWriter(join(certificatesDir(this.dataRoot), 'swarm-node.key'));
   }
 
   requireManager(): Manager {
+    if (this.locked) throw new ApiError(503, MSG.locked);
     if (!this.manager) throw new ApiError(503, MSG.noSwarm);
     return this.manager;
   }
 
-  async init(req: InitRequest): Promise<string> {
-    if (this.manager) throw new ApiError(503, MSG.alreadyInSwarm);
-    const autolock = !!(req.AutoLockManagers || req.Spec?.EncryptionConfig?.AutoLockManagers);
-    if (autolock) {
-      throw new ApiError(501, 'autolock needs the encrypted Raft log, which this version of shoal does not have yet');
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.lifecycle.then(fn, fn);
+    this.lifecycle = next.catch(() => undefined);
+    return next;
+  }
+
+  /** At daemon start: resumes the swarm this data root belongs to, or comes up locked. */
+  resume(): Promise<void> {
+    return this.serially(async () => {
+      const state = await readNodeState(this.dataRoot);
+      if (!state) return;
+      const cert = (await readFile(join(certificatesDir(this.dataRoot), 'swarm-node.crt'), 'utf8')) as PemCertificate;
+      const id = parseNodeCertificate(cert);
+      this.nodeId = id.nodeId;
+      this.clusterId = id.clusterId;
+      this.addr = hostOf(state.AdvertiseAddr);
+      if (await this.keyFile.needsKEK()) {
+        this.locked = true;
+        return;
+      }
+      await this.activate(undefined);
+    });
+  }
+
+  /** `swarm unlock`: opens the key file with the unlock key and starts the manager. */
+  unlock(unlockKey: string): Promise<void> {
+    return this.serially(async () => {
+      // Docker's order: membership, then lock state, then the key's syntax.
+      if (this.state === 'inactive') throw new ApiError(503, MSG.notPartOfSwarm);
+      if (!this.locked) throw new ApiError(409, 'swarm is not locked');
+      let kek: Buffer;
+      try {
+        kek = parseUnlockKey(unlockKey);
+      } catch {
+        throw new ApiError(400, 'invalid key string');
+      }
+      try {
+        await this.activate(kek);
+      } catch (err) {
+        if (err instanceof InvalidKEKError)
+          throw new ApiError(401, 'swarm could not be unlocked: invalid key provided');
+        throw new ApiError(500, `swarm component could not be started: ${(err as Error).message}`);
+      }
+      this.locked = false;
+    });
+  }
+
+  /** Opens the key file and the log, recovers the store, and starts the manager and the agent. */
+  private async activate(kek: Buffer | undefined): Promise<void> {
+    const keys = await ManagerKeys.load(this.keyFile, kek);
+    const storage = await DiskLogStorage.open(raftDir(this.dataRoot), { deks: keys.readDeks });
+    let manager: Manager;
+    try {
+      manager = await Manager.open({ storage });
+    } catch (err) {
+      await storage.close();
+      throw err;
     }
+    // A rotation cut short by a crash is finished before anything else is written.
+    await keys.finishRotation((dek) => manager.rekey(dek));
+    await this.refreshNodeDescription(manager);
+    this.start(manager, keys);
+  }
+
+  private start(manager: Manager, keys: ManagerKeys): void {
+    this.manager = manager;
+    this.keys = keys;
+    manager.start();
+    this.agent = new Agent(
+      this.nodeId,
+      manager.dispatcher,
+      this.executor,
+      (id) => manager.store.get('services', id)?.Spec.Name ?? id,
+    );
+    this.agent.start();
+    this.watchUnlockKey(manager);
+    // A change made while this node was down (or locked) is applied now.
+    this.queueKEKUpdate(manager);
+  }
+
+  /** The executor (and so the engine description) may differ from the last run. */
+  private async refreshNodeDescription(manager: Manager): Promise<void> {
+    const desc = await this.executor.describe();
+    await manager.store.retryUpdate((tx) => {
+      const n = tx.get('nodes', this.nodeId);
+      if (!n) return;
+      tx.update('nodes', {
+        ...n,
+        UpdatedAt: goTime(),
+        Description: {
+          ...n.Description,
+          Hostname: desc.hostname,
+          Platform: desc.platform,
+          Resources: desc.resources,
+          Engine: { EngineVersion: desc.engineVersion, Labels: { 'shoal.executor': desc.name }, Plugins: [] },
+        },
+      });
+    });
+  }
+
+  private watchUnlockKey(manager: Manager): void {
+    const onChange = (e: StoreEvent): void => {
+      if (e.table === 'cluster') this.queueKEKUpdate(manager);
+    };
+    manager.store.on('change', onChange);
+    this.unwatchCluster = () => manager.store.off('change', onChange);
+  }
+
+  /** Rewrites the key file when the cluster's unlock key changed (autolock on, off, or rotated). */
+  private queueKEKUpdate(manager: Manager): void {
+    this.kekWork = this.kekWork.then(async () => {
+      const keys = this.keys;
+      const cluster = manager.store.list('cluster')[0];
+      if (!keys || !cluster || this.manager !== manager) return;
+      try {
+        const wasLocked = keys.locked;
+        await keys.applyUnlockKey(cluster.UnlockKey, cluster.Version.Index ?? 0, (dek) => manager.rekey(dek));
+        // As swarmkit does on locking: the TLS key that sat on disk in the clear is replaced.
+        if (!wasLocked && keys.locked) await this.renewOwnCertificate(manager, keys);
+      } catch (err) {
+        console.error(`shoal daemon: updating the node key file: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  /** Issues this manager a certificate for a fresh key from the swarm's own CA (it is the CA). */
+  private async renewOwnCertificate(manager: Manager, keys: ManagerKeys): Promise<void> {
+    const cluster = manager.store.list('cluster')[0];
+    const { keyPem, csrPem } = await createNodeKeyAndCSR();
+    const certPem = await issueNodeCertificate({
+      rootCertPem: cluster.RootCA.CACert,
+      rootKeyPem: cluster.RootCA.CAKey,
+      csrPem,
+      nodeId: this.nodeId,
+      role: 'swarm-manager',
+      clusterId: this.clusterId,
+      expiryNs: cluster.Spec.CAConfig?.NodeCertExpiry,
+    });
+    // Key first: a crash between the two leaves a key without its certificate, which the next
+    // renewal repairs; the other order would leave a certificate whose key is lost.
+    await keys.replaceTLSKey(keyPem);
+    await writeFile(join(certificatesDir(this.dataRoot), 'swarm-node.crt'), certPem, { mode: 0o644 });
+  }
+
+  init(req: InitRequest): Promise<string> {
+    return this.serially(() => this.doInit(req));
+  }
+
+  private async doInit(req: InitRequest): Promise<string> {
+    if (this.state !== 'inactive') throw new ApiError(503, MSG.alreadyInSwarm);
+    const autolock = !!(req.AutoLockManagers || req.Spec?.EncryptionConfig?.AutoLockManagers);
     const availability = req.Availability || 'active';
     if (!['active', 'pause', 'drain'].includes(availability))
       throw new ApiError(400, `invalid Availability: "${availability}"`);
     const spec = normalizeSwarmSpec(req.Spec);
+    spec.EncryptionConfig = { AutoLockManagers: autolock };
     const listenPort = portOf(req.ListenAddr) ?? 2377;
     const advertise = advertiseAddr(req.AdvertiseAddr, listenPort);
 
+    // Leftovers of an init that crashed halfway belong to no swarm.
+    await removeSwarmFiles(this.dataRoot);
     const clusterId = newId();
     const nodeId = newId();
     const root = await createRootCA();
@@ -70,9 +250,10 @@ export class SwarmNode {
       clusterId,
       expiryNs: spec.CAConfig?.NodeCertExpiry,
     });
-    const certDir = join(this.dataRoot, 'certificates');
+    const unlockKey = autolock ? generateUnlockKey() : '';
+    const certDir = certificatesDir(this.dataRoot);
     await mkdir(certDir, { recursive: true, mode: 0o700 });
-    await writeKeyFile(join(certDir, 'swarm-node.key'), keyPem);
+    const keys = await ManagerKeys.create(this.keyFile, keyPem, autolock ? parseUnlockKey(unlockKey) : undefined);
     await writeFile(join(certDir, 'swarm-node.crt'), certPem, { mode: 0o644 });
     await writeFile(join(certDir, 'swarm-root-ca.crt'), root.certPem, { mode: 0o644 });
 
@@ -94,7 +275,7 @@ export class SwarmNode {
         CAKey: root.keyPem,
         JoinTokens: { Worker: generateJoinToken(root.certPem), Manager: generateJoinToken(root.certPem) },
       },
-      UnlockKey: '',
+      UnlockKey: unlockKey,
     };
     const desc = await this.executor.describe();
     const node: Node = {
@@ -113,52 +294,75 @@ export class SwarmNode {
       Status: { State: 'ready', Addr: advertise.ip },
       ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: `${advertise.ip}:${advertise.port}` },
     };
-    const manager = await Manager.open();
-    await manager.store.update((tx) => {
-      tx.create('cluster', cluster);
-      tx.create('nodes', node);
-    });
-    this.manager = manager;
+    const storage = await DiskLogStorage.open(raftDir(this.dataRoot), { deks: keys.readDeks });
+    const manager = await Manager.open({ storage });
+    try {
+      await manager.store.update((tx) => {
+        tx.create('cluster', cluster);
+        tx.create('nodes', node);
+      });
+      const state: NodeState = {
+        ListenAddr: req.ListenAddr || `0.0.0.0:${listenPort}`,
+        AdvertiseAddr: `${advertise.ip}:${advertise.port}`,
+      };
+      // Last: from here on a restarted daemon resumes this swarm.
+      await writeNodeState(this.dataRoot, state);
+    } catch (err) {
+      await manager.stop().catch(() => undefined);
+      await removeSwarmFiles(this.dataRoot);
+      throw err;
+    }
     this.nodeId = nodeId;
+    this.clusterId = clusterId;
     this.addr = advertise.ip;
-    manager.start();
-    this.agent = new Agent(
-      nodeId,
-      manager.dispatcher,
-      this.executor,
-      (id) => manager.store.get('services', id)?.Spec.Name ?? id,
-    );
-    this.agent.start();
+    this.start(manager, keys);
     return nodeId;
   }
 
-  async leave(force: boolean): Promise<void> {
-    if (!this.manager) throw new ApiError(503, MSG.notPartOfSwarm);
-    if (!force) throw new ApiError(503, MSG.leaveLastManager);
-    await this.shutdown();
-    await rm(join(this.dataRoot, 'certificates'), { recursive: true, force: true });
+  leave(force: boolean): Promise<void> {
+    return this.serially(async () => {
+      if (this.state === 'inactive') throw new ApiError(503, MSG.notPartOfSwarm);
+      if (this.locked && !force) throw new ApiError(503, MSG.leaveLocked);
+      if (!force) throw new ApiError(503, MSG.leaveLastManager);
+      await this.stop();
+      await removeSwarmFiles(this.dataRoot);
+      this.locked = false;
+      this.nodeId = '';
+      this.clusterId = '';
+      this.addr = '';
+    });
   }
 
-  /** Stops tasks and manager components; the swarm state (in memory) goes with them. */
-  async shutdown(): Promise<void> {
+  /** Stops tasks and manager components; the swarm's files stay, and the next start resumes from them. */
+  shutdown(): Promise<void> {
+    return this.serially(() => this.stop());
+  }
+
+  private async stop(): Promise<void> {
+    this.unwatchCluster?.();
+    this.unwatchCluster = undefined;
     await this.agent?.stop();
+    await this.kekWork;
     await this.manager?.stop();
     this.agent = undefined;
     this.manager = undefined;
-    this.nodeId = '';
-    this.addr = '';
+    this.keys = undefined;
   }
 
   info(): SwarmInfo {
     const m = this.manager;
     if (!m) {
+      const locked = this.locked;
       return {
-        NodeID: '',
-        NodeAddr: '',
-        LocalNodeState: 'inactive',
+        // Docker leaves these empty while locked; shoal gives the IDs (from the certificate, which is
+        // not secret) so that a client can tell which cluster's key to use, e.g. from a keychain.
+        NodeID: locked ? this.nodeId : '',
+        NodeAddr: locked ? this.addr : '',
+        LocalNodeState: locked ? 'locked' : 'inactive',
         ControlAvailable: false,
-        Error: '',
+        Error: locked ? MSG.locked : '',
         RemoteManagers: null,
+        ...(locked ? { Cluster: { ID: this.clusterId } as ClusterInfo } : {}),
       };
     }
     const nodes = m.store.list('nodes');
@@ -190,12 +394,16 @@ function portOf(addr: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+function hostOf(addr: string): string {
+  return addr.replace(/:(\d+)$/, '');
+}
+
 /** The address other nodes reach this one at: as given (IP, IP:port or interface name), else the first external IPv4. */
 function advertiseAddr(given: string | undefined, port: number): { ip: string; port: number } {
   const ifs = networkInterfaces();
   if (given) {
     const p = portOf(given) ?? port;
-    const host = given.replace(/:(\d+)$/, '');
+    const host = hostOf(given);
     const iface = ifs[host]?.find((a) => a.family === 'IPv4');
     if (iface) return { ip: iface.address, port: p };
     if (!/^[\d.]+$|^[0-9a-f:]+$/i.test(host))

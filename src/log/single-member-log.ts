@@ -27,6 +27,10 @@ export class SingleMemberLog implements ReplicatedLog {
   private flushing = false;
   private closed = false;
   private idle: Promise<void> = Promise.resolve();
+  /** Set by withSnapshot: proposals queue up but are not written. */
+  private holding = false;
+  /** The withSnapshot calls, one after another. */
+  private quiet: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly sm: StateMachine,
@@ -65,14 +69,38 @@ export class SingleMemberLog implements ReplicatedLog {
     return new Promise((resolve, reject) => {
       const entry: LogEntry = { index: ++this.lastIndex, term: this.term, data };
       this.queue.push({ entry, resolve, reject });
-      if (!this.flushing) this.idle = this.flush();
+      if (!this.flushing && !this.holding) this.idle = this.flush();
     });
+  }
+
+  /**
+   * Runs `fn` at a quiet point with a snapshot of the state there: once the batch being written
+   * is applied, with later proposals held (queued, not written) until `fn` settles. For storage
+   * operations that must not interleave with appends, such as rewriting the log under a new key:
+   * `log.withSnapshot((s) => storage.rekey(dek, s))`.
+   */
+  withSnapshot(fn: (snapshot: Snapshot) => Promise<void>): Promise<void> {
+    const run = this.quiet.then(() => this.runQuiet(fn));
+    this.quiet = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runQuiet(fn: (snapshot: Snapshot) => Promise<void>): Promise<void> {
+    if (this.closed) throw new Error('the replicated log is closed');
+    this.holding = true;
+    try {
+      await this.idle;
+      await fn({ meta: { index: this.applied, term: this.term }, data: this.sm.snapshot() });
+    } finally {
+      this.holding = false;
+      if (this.queue.length > 0 && !this.flushing) this.idle = this.flush();
+    }
   }
 
   private async flush(): Promise<void> {
     this.flushing = true;
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 && !this.holding) {
         const batch = this.queue;
         this.queue = [];
         try {
@@ -80,6 +108,10 @@ export class SingleMemberLog implements ReplicatedLog {
         } catch (err) {
           // Nothing in the batch is durable, so nothing is applied or acknowledged.
           for (const p of batch) p.reject(err);
+          // Those indexes were never written; the proposals queued since take them over, so
+          // the log the storage sees has no gap.
+          this.lastIndex = batch[0].entry.index - 1;
+          for (const p of this.queue) p.entry.index = ++this.lastIndex;
           continue;
         }
         for (const p of batch) {
@@ -105,13 +137,20 @@ export class SingleMemberLog implements ReplicatedLog {
   }
 
   private async takeSnapshot(): Promise<void> {
-    const snap: Snapshot = { meta: { index: this.applied, term: this.term }, data: this.sm.snapshot() };
-    await this.opts.storage.saveSnapshot(snap);
-    this.sinceSnapshot = 0;
+    try {
+      const snap: Snapshot = { meta: { index: this.applied, term: this.term }, data: this.sm.snapshot() };
+      await this.opts.storage.saveSnapshot(snap);
+      this.sinceSnapshot = 0;
+    } catch (err) {
+      // The entries are durable without a snapshot, and the proposals queued behind this batch
+      // must still be written: warn, and try again after the next batch.
+      process.emitWarning(`raft log snapshot failed, will retry: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.quiet;
     await this.idle;
   }
 }

@@ -1,9 +1,23 @@
 import { SingleMemberLog } from '../log/single-member-log';
 import { MemoryStorage } from '../log/memory-storage';
+import type { LogStorage, Snapshot } from '../log/replicated-log';
 import { MemoryStore } from '../store/memory-store';
 import { Orchestrator } from '../orchestrator/orchestrator';
 import { Scheduler } from '../scheduler/scheduler';
 import { Dispatcher } from '../dispatcher/dispatcher';
+
+/** A storage that can rewrite the whole log under a new data encryption key (the disk log can). */
+export interface ManagerStorage extends LogStorage {
+  rekey?(dek: Buffer, snapshot: Snapshot): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export interface ManagerOptions {
+  /** Where the log lives; memory when not given (tests). */
+  storage?: ManagerStorage;
+  /** Raft.SnapshotInterval. */
+  snapshotInterval?: number;
+}
 
 /**
  * A manager's moving parts: the replicated log and the store it feeds, and the components
@@ -17,17 +31,27 @@ export class Manager {
   private constructor(
     readonly store: MemoryStore,
     private readonly log: SingleMemberLog,
+    private readonly storage: ManagerStorage,
   ) {
     this.orchestrator = new Orchestrator(store);
     this.scheduler = new Scheduler(store);
     this.dispatcher = new Dispatcher(store);
   }
 
-  static async open(): Promise<Manager> {
+  /** Recovers the store from the storage's snapshot and entries, then opens the log for proposals. */
+  static async open(opts: ManagerOptions = {}): Promise<Manager> {
     const store = new MemoryStore();
-    const log = await SingleMemberLog.open(store, { storage: new MemoryStorage() });
+    const storage = opts.storage ?? new MemoryStorage();
+    const log = await SingleMemberLog.open(store, { storage, snapshotInterval: opts.snapshotInterval });
     store.attach(log);
-    return new Manager(store, log);
+    return new Manager(store, log, storage);
+  }
+
+  /** Rewrites the log under a new data encryption key: a snapshot under it, then the old files go. */
+  async rekey(dek: Buffer): Promise<void> {
+    const storage = this.storage;
+    if (!storage.rekey) throw new Error('this log storage cannot change its encryption key');
+    await this.log.withSnapshot((snapshot) => storage.rekey!(dek, snapshot));
   }
 
   start(): void {
@@ -39,5 +63,6 @@ export class Manager {
     this.orchestrator.stop();
     this.scheduler.stop();
     await this.log.close();
+    await this.storage.close?.();
   }
 }

@@ -17,6 +17,8 @@ export class Orchestrator {
   private readonly loop: ReconcileLoop;
   /** Restart attempts per slot, for RestartPolicy.MaxAttempts within Window. */
   private restarts = new Map<string, number[]>();
+  /** Tasks whose restart-delay timer is armed in this process. */
+  private delayed = new Set<string>();
 
   constructor(private readonly store: MemoryStore) {
     this.loop = new ReconcileLoop(store, 'orchestrator', (tx) => this.reconcile(tx));
@@ -145,6 +147,15 @@ export class Orchestrator {
    */
   private handleExit(tx: WriteTx, s: Service, t: Task): boolean {
     if (t.DesiredState === 'ready') {
+      // A replacement waiting out its restart delay. Its timer lives in this process only, so a
+      // task found waiting with no timer (the manager restarted) gets one for what remains of the
+      // delay, counted from its creation, as swarmkit's taskinit does after a leader change.
+      if (!this.delayed.has(t.ID)) {
+        const policy = s.Spec.TaskTemplate.RestartPolicy ?? {};
+        const delayMs = nsToMs(policy.Delay ?? DEFAULT_RESTART_DELAY_NS, 0);
+        const waited = Date.now() - Date.parse(t.CreatedAt);
+        this.releaseAfter(t.ID, Math.max(0, Math.min(delayMs, delayMs - waited)));
+      }
       return false;
     }
     if (!isTerminal(t.Status.State)) return false;
@@ -169,17 +180,25 @@ export class Orchestrator {
     const delayMs = nsToMs(policy.Delay ?? DEFAULT_RESTART_DELAY_NS, 0);
     const next = newTask(s, t.Slot, s.Spec.Mode?.Global ? t.NodeID : '', delayMs > 0 ? 'ready' : 'running');
     tx.create('tasks', next);
-    if (delayMs > 0) {
-      this.loop.after(delayMs, () => {
-        void this.store
-          .retryUpdate((tx2) => {
-            const cur = tx2.get('tasks', next.ID);
-            if (cur && cur.DesiredState === 'ready') tx2.update('tasks', { ...cur, DesiredState: 'running' });
-          })
-          .catch(() => this.loop.kick());
-      });
-    }
+    if (delayMs > 0) this.releaseAfter(next.ID, delayMs);
     return true;
+  }
+
+  /** After `delayMs`, lets a task waiting in desired state "ready" start. */
+  private releaseAfter(taskId: string, delayMs: number): void {
+    this.delayed.add(taskId);
+    this.loop.after(delayMs, () => {
+      void this.store
+        .retryUpdate((tx2) => {
+          const cur = tx2.get('tasks', taskId);
+          if (cur && cur.DesiredState === 'ready') tx2.update('tasks', { ...cur, DesiredState: 'running' });
+        })
+        .then(() => this.delayed.delete(taskId))
+        .catch(() => {
+          this.delayed.delete(taskId);
+          this.loop.kick();
+        });
+    });
   }
 
   private updateStatus(tx: WriteTx, s: Service, inProgress: boolean, converged: boolean): void {

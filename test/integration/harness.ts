@@ -26,6 +26,7 @@ export class TestDaemon {
   constructor(readonly extraArgs: string[] = []) {}
 
   async start(): Promise<void> {
+    this.log = '';
     this.proc = spawn(
       process.execPath,
       [BIN, 'daemon', '--data-root', this.dataRoot, '--host', `unix://${this.socket}`, ...this.extraArgs],
@@ -35,8 +36,10 @@ export class TestDaemon {
     );
     this.proc.stdout!.on('data', (d) => (this.log += d));
     this.proc.stderr!.on('data', (d) => (this.log += d));
+    const proc = this.proc;
     for (let i = 0; i < 100; i++) {
       if ((await this.api('GET', '/_ping').catch(() => undefined))?.status === 200) return;
+      if (proc.exitCode !== null) throw new Error(`daemon exited with code ${proc.exitCode}:\n${this.log}`);
       await sleep(100);
     }
     throw new Error(`daemon did not start:\n${this.log}`);
@@ -76,9 +79,10 @@ export class TestDaemon {
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
 
-  docker(args: string[]): RunResult {
+  docker(args: string[], input?: string): RunResult {
     const r = spawnSync('docker', args, {
       env: { ...process.env, DOCKER_HOST: `unix://${this.socket}`, DOCKER_CONFIG: this.dir },
+      input,
       encoding: 'utf8',
       timeout: 60_000,
     });
@@ -97,6 +101,9 @@ export class TestDaemon {
       const req = request(
         {
           socketPath: this.socket,
+          // No pooled keep-alive socket: while spawnSync blocks this process the daemon closes idle
+          // sockets, and reusing one that the loop never saw close fails with EPIPE.
+          agent: false,
           method,
           path,
           headers: data !== undefined ? { 'Content-Type': 'application/json', ...headers } : headers,

@@ -7,6 +7,7 @@ import type { InitRequest, JoinRequest, SwarmSpec } from '../../types/swarm';
 import { publicCluster } from '../../daemon/swarm-node';
 import { normalizeSwarmSpec } from '../../manager/controlapi/cluster-spec';
 import { generateJoinToken } from '../../ca';
+import { generateUnlockKey } from '../../manager/encryption/unlock-key';
 import { goTime } from '../../util/time';
 
 export function swarmRoutes(r: Router, ctx: ApiContext): void {
@@ -45,19 +46,25 @@ export function swarmRoutes(r: Router, ctx: ApiContext): void {
     const rotateUnlock = parseBool('rotateManagerUnlockKey', query.get('rotateManagerUnlockKey'));
     const given = await readJson<SwarmSpec>(req, swarmSpecSchema);
     const spec = normalizeSwarmSpec(given);
-    if (spec.EncryptionConfig?.AutoLockManagers) {
-      throw new ApiError(501, 'autolock needs the encrypted Raft log, which this version of shoal does not have yet');
-    }
     const c = m.store.list('cluster')[0];
     if (c.Version.Index !== version) throw rpcError('Unknown', MSG.outOfSequence);
-    if (rotateUnlock && !c.UnlockKey) {
-      throw rpcError('FailedPrecondition', 'cannot rotate the unlock key because autolock is not turned on');
+    // As swarmkit's UpdateCluster: autolock on keeps (or, rotated, replaces) the key, and makes one
+    // if there is none; off drops it. Rotating while autolock is off is ignored.
+    let unlockKey = '';
+    if (spec.EncryptionConfig?.AutoLockManagers) {
+      unlockKey = c.UnlockKey && !rotateUnlock ? c.UnlockKey : generateUnlockKey();
     }
     const tokens = { ...c.RootCA.JoinTokens };
     if (rotateWorker) tokens.Worker = generateJoinToken(c.RootCA.CACert);
     if (rotateManager) tokens.Manager = generateJoinToken(c.RootCA.CACert);
     await m.store.update((tx) =>
-      tx.update('cluster', { ...c, Spec: spec, UpdatedAt: goTime(), RootCA: { ...c.RootCA, JoinTokens: tokens } }),
+      tx.update('cluster', {
+        ...c,
+        Spec: spec,
+        UpdatedAt: goTime(),
+        RootCA: { ...c.RootCA, JoinTokens: tokens },
+        UnlockKey: unlockKey,
+      }),
     );
     writeEmpty(res);
   });
@@ -67,11 +74,9 @@ export function swarmRoutes(r: Router, ctx: ApiContext): void {
     writeJson(res, 200, { UnlockKey: m.store.list('cluster')[0].UnlockKey });
   });
 
-  r.add('POST', '/swarm/unlock', async ({ req }) => {
+  r.add('POST', '/swarm/unlock', async ({ req, res }) => {
     const body = await readJson<{ UnlockKey?: string }>(req, unlockRequestSchema);
-    if (ctx.node.state === 'inactive') throw new ApiError(503, MSG.notPartOfSwarm);
-    if (!/^SWMKEY-1-[A-Za-z0-9+/]+$/.test(body?.UnlockKey ?? '')) throw new ApiError(400, 'invalid key string');
-    // Without autolock (issue 3) a manager is never locked.
-    throw new ApiError(409, 'swarm is not locked');
+    await ctx.node.unlock(body?.UnlockKey ?? '');
+    writeEmpty(res);
   });
 }

@@ -31,3 +31,26 @@ export type { NodeCertificateInfo } from './certificate-info';
 export { parseNodeCertificate, tlsInfoFor, verifyChain } from './certificate-info';
 export type { JoinToken, ParsedJoinToken } from './join-token';
 export { generateJoinToken, parseJoinToken, rootCADigest, joinTokenPinsRoot, joinTokenMatches } from './join-token';
+export { checkRootBundle, checkIssuedCertificate } from './issued';
+export type { CACluster, CANode, NewCANode, CAStore, RemovedNodeEntry, ClusterWithRemovedNodes } from './ca-store';
+export {
+  MemoryCAStore,
+  NodeIdTakenError,
+  REMOVED_NODE_GRACE_MS,
+  withRemovedNode,
+  withoutExpiredRemovals,
+} from './ca-store';
+export type {
+  CAServerOptions,
+  GetRootCACertificateResponse,
+  GetUnlockKeyResponse,
+  IssueNodeCertificateRequest,
+  IssueNodeCertificateResponse,
+} from './ca-server';
+export {
+  CAServer,
+  CA_SERVICE,
+  NODE_CA_SERVICE,
+  MSG_INVALID_JOIN_TOKEN,
+  MSG_MANAGER_JOIN_UNSUPPORTED,
+} from './ca-server';

@@ -32,6 +32,8 @@ export class SingleMemberLog implements ReplicatedLog {
   /** The withSnapshot calls, one after another. */
   private quiet: Promise<void> = Promise.resolve();
 
+  private snapshotInterval?: number;
+
   private constructor(
     private readonly sm: StateMachine,
     private readonly opts: SingleMemberLogOptions,
@@ -58,6 +60,11 @@ export class SingleMemberLog implements ReplicatedLog {
       log.sinceSnapshot++;
     }
     return log;
+  }
+
+  /** Raft.SnapshotInterval changed (swarm update --snapshot-interval): applies from the next batch. */
+  setSnapshotInterval(entries: number): void {
+    this.snapshotInterval = entries;
   }
 
   appliedIndex(): number {
@@ -128,7 +135,7 @@ export class SingleMemberLog implements ReplicatedLog {
           else p.resolve(result);
         }
         this.sinceSnapshot += batch.length;
-        const interval = this.opts.snapshotInterval ?? 10000;
+        const interval = this.snapshotInterval ?? this.opts.snapshotInterval ?? 10000;
         if (interval > 0 && this.sinceSnapshot >= interval) await this.takeSnapshot();
       }
     } finally {

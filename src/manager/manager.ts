@@ -27,6 +27,7 @@ export class Manager {
   readonly orchestrator: Orchestrator;
   readonly scheduler: Scheduler;
   readonly dispatcher: Dispatcher;
+  private unfollow?: () => void;
 
   private constructor(
     readonly store: MemoryStore,
@@ -55,11 +56,20 @@ export class Manager {
   }
 
   start(): void {
+    // The log snapshots every Raft.SnapshotInterval entries, as the swarm's spec says now.
+    const follow = (): void => {
+      const n = this.store.list('cluster')[0]?.Spec.Raft?.SnapshotInterval;
+      if (n && n > 0) this.log.setSnapshotInterval(n);
+    };
+    follow();
+    this.store.on('commit', follow);
+    this.unfollow = () => this.store.off('commit', follow);
     this.orchestrator.start();
     this.scheduler.start();
   }
 
   async stop(): Promise<void> {
+    this.unfollow?.();
     this.orchestrator.stop();
     this.scheduler.stop();
     await this.log.close();

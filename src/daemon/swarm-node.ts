@@ -382,10 +382,10 @@ export class SwarmNode {
   }
 }
 
-/** The cluster as the API shows it: without the CA key, join tokens or unlock key. */
+/** The cluster as the API shows it: without the CA key, join tokens, unlock key or removed-node list. */
 export function publicCluster(c: ClusterObject) {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { RootCA, UnlockKey, ...info } = c;
+  const { RootCA, UnlockKey, BlacklistedCertificates, ...info } = c;
   return info;
 }
 

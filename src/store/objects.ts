@@ -13,6 +13,11 @@ export interface ClusterObject extends ClusterInfo {
   };
   /** SWMKEY-1-... while autolock is on; empty otherwise. */
   UnlockKey: string;
+  /**
+   * Removed nodes, by node ID, until their certificates expire: a removed node is refused even
+   * while its certificate is still valid (swarmkit's name for it).
+   */
+  BlacklistedCertificates?: Record<string, { Expiry: string }>;
 }
 
 /** The tables of the store and the object each holds. */

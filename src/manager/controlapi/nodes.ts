@@ -1,3 +1,4 @@
+import { withRemovedNode } from '../../ca/ca-store';
 import { ApiError, rpcError, MSG } from '../../api/errors';
 import type { MemoryStore } from '../../store/memory-store';
 import type { Node, NodeSpec } from '../../types/swarm';
@@ -52,5 +53,10 @@ export async function removeNode(store: MemoryStore, ref: string, force: boolean
   if (node.Status.State === 'ready' && !force) {
     throw rpcError('FailedPrecondition', `node ${node.ID} is not down and can't be removed`);
   }
-  await store.update((tx) => tx.delete('nodes', node.ID));
+  await store.update((tx) => {
+    tx.delete('nodes', node.ID);
+    // Remembered so that its still-valid certificate is refused from now on.
+    const cluster = tx.list('cluster')[0];
+    if (cluster) tx.update('cluster', withRemovedNode(cluster, node.ID));
+  });
 }

@@ -9,6 +9,7 @@ import { SingleMemberLog } from '../src/log/single-member-log';
 import { DiskLogStorage, type CipherName } from '../src/log/wal/disk-storage';
 import { walBench } from './wal';
 import { unlockBench } from './unlock';
+import { dockerBench, formatDockerBench } from './docker';
 import { randomBytes } from 'node:crypto';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -165,9 +166,13 @@ async function main(): Promise<void> {
   };
   process.on('exit', killDaemon);
   try {
-    daemon = spawn(process.execPath, [RUN, 'daemon', '--data-root', path.join(dir, 'data'), '--host', host], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    daemon = spawn(
+      process.execPath,
+      [RUN, 'daemon', '--data-root', path.join(dir, 'data'), '--host', host, '--executor', 'process'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     daemon.stderr?.on('data', (c) => (daemonErr += c));
     await waitUntil(async () => (await get(sock, '/_ping')).status > 0, 30000, 'daemon');
     cli(host, ['swarm', 'init', '-H', host]);
@@ -264,6 +269,10 @@ async function main(): Promise<void> {
         ['(d) swarm unlock -> 10/10 tasks running, ms', f(unlock.tasksMs), '', ''],
       ]),
     );
+    // (e) real containers: shoal's Docker executor against Docker Swarm on the same engine build.
+    const docker = await dockerBench();
+    console.log('\n(e) containers, shoal (Docker executor) vs Docker Swarm, each on its own dockerd:');
+    console.log('skipped' in docker ? `skipped: ${docker.skipped}` : formatDockerBench(docker));
     console.log(
       '\n(a) 15 runs after 2 warm-ups. (c) real fdatasync per group commit; "no encryption" is a bench-only mode of the same log.',
     );

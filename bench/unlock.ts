@@ -37,9 +37,13 @@ async function until(fn: () => Promise<boolean>, what: string, ms = 60_000): Pro
 }
 
 function startDaemon(dataRoot: string, sock: string): ChildProcess {
-  return spawn(process.execPath, [RUN, 'daemon', '--data-root', dataRoot, '--host', `unix://${sock}`], {
-    stdio: 'ignore',
-  });
+  return spawn(
+    process.execPath,
+    [RUN, 'daemon', '--data-root', dataRoot, '--host', `unix://${sock}`, '--executor', 'process'],
+    {
+      stdio: 'ignore',
+    },
+  );
 }
 
 export interface UnlockFigures {

@@ -5,12 +5,54 @@ import { connect } from 'node:net';
 import { createApiServer } from '../api/server';
 import { SwarmNode } from './swarm-node';
 import { ProcessExecutor } from '../agent/exec/process-executor';
+import type { Executor } from '../agent/exec/executor';
+
+/** How tasks run: processes, containers on a Docker Engine, or containers when an engine answers. */
+export type ExecutorChoice = 'process' | 'docker' | 'auto';
 
 export interface DaemonOptions {
   dataRoot: string;
   socketPath: string;
-  executor: 'process';
+  executor: ExecutorChoice;
+  /** The Docker Engine for the docker executor: unix:///path or tcp://host:port. */
+  dockerHost: string;
   version: string;
+}
+
+interface OpenedExecutor {
+  executor: Executor;
+  name: 'process' | 'docker';
+  /** For the start-up line: where the engine is, or why `auto` chose processes. */
+  detail: string;
+}
+
+/**
+ * The executor, initialised. `docker` fails start-up if no engine answers (with the docker CLI's
+ * text); `auto` then runs processes instead. dockerode is loaded only when an engine is used.
+ */
+async function openExecutor(opts: DaemonOptions): Promise<OpenedExecutor> {
+  if (opts.executor !== 'process') {
+    // DOCKER_HOST is often this very daemon's socket (to drive shoal with the docker CLI): never an engine.
+    const ownSocket = opts.dockerHost === `unix://${opts.socketPath}`;
+    let engineVersion: string | undefined;
+    if (opts.executor === 'auto' && !ownSocket) {
+      const { probeEngine } = await import('../agent/exec/docker/probe');
+      engineVersion = await probeEngine(opts.dockerHost);
+    }
+    if (opts.executor === 'docker' || engineVersion !== undefined) {
+      if (ownSocket)
+        throw new Error(`--docker-host ${opts.dockerHost} is this daemon's own socket, not a Docker Engine`);
+      const { DockerExecutor } = await import('../agent/exec/docker/docker-executor');
+      const executor = new DockerExecutor({ dockerHost: opts.dockerHost });
+      await executor.init();
+      const desc = await executor.describe();
+      return { executor, name: 'docker', detail: `Docker Engine ${desc.engineVersion} at ${opts.dockerHost}` };
+    }
+  }
+  const executor = new ProcessExecutor({ stateDir: join(opts.dataRoot, 'exec'), engineVersion: opts.version });
+  await executor.init();
+  const detail = opts.executor === 'auto' ? `auto: no Docker Engine answers at ${opts.dockerHost}` : '';
+  return { executor, name: 'process', detail };
 }
 
 /** Whether something already answers on the socket (another daemon): then we must not take it over. */
@@ -27,7 +69,8 @@ function socketInUse(path: string): Promise<boolean> {
 
 /**
  * Runs the node in the foreground, as dockerd does: data root 0700, the API on a Unix socket
- * 0660. SIGTERM or SIGINT stops the tasks and exits cleanly.
+ * 0660. SIGTERM or SIGINT exits cleanly: process tasks are stopped, containers are left running
+ * for the next daemon to adopt.
  */
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   await mkdir(opts.dataRoot, { recursive: true, mode: 0o700 });
@@ -38,15 +81,22 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   }
   await rm(opts.socketPath, { force: true });
 
-  const executor = new ProcessExecutor({ stateDir: join(opts.dataRoot, 'exec'), engineVersion: opts.version });
-  await executor.init();
+  const { executor, name: executorName, detail } = await openExecutor(opts);
   const node = new SwarmNode(opts.dataRoot, executor);
+  try {
+    // Back into the swarm this data root belongs to (or locked, with autolock); a damaged log stops us here.
+    await node.resume();
+  } catch (err) {
+    // The engine's event stream would otherwise keep the process alive after the error.
+    executor.detach();
+    throw err;
+  }
   const server = createApiServer({
     node,
     version: opts.version,
     daemonId: randomUUID(),
     dataRoot: opts.dataRoot,
-    executorName: opts.executor,
+    executorName,
   });
   const oldUmask = process.umask(0o117);
   await new Promise<void>((resolve, reject) => {
@@ -56,7 +106,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   process.umask(oldUmask);
   await chmod(opts.socketPath, 0o660);
   console.log(
-    `shoal daemon ${opts.version}: API listening on unix://${opts.socketPath} (data root ${opts.dataRoot}, executor ${opts.executor})`,
+    `shoal daemon ${opts.version}: API listening on unix://${opts.socketPath} (data root ${opts.dataRoot}, executor ${executorName}${detail ? `: ${detail}` : ''})`,
   );
 
   // The daemon must outlive any one bad request or task.
@@ -69,9 +119,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`shoal daemon: ${signal}: stopping tasks`);
+    console.log(
+      `shoal daemon: ${signal}: ${executorName === 'docker' ? 'leaving containers running' : 'stopping tasks'}`,
+    );
     server.close();
     server.closeAllConnections();
+    // Exiting is not leaving the swarm: containers keep running, for the next daemon to adopt.
+    executor.detach();
     await node.shutdown().catch((err) => console.error(`shoal daemon: shutdown: ${err.message}`));
     await rm(opts.socketPath, { force: true });
     console.log('shoal daemon: stopped');

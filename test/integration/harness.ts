@@ -29,7 +29,17 @@ export class TestDaemon {
     this.log = '';
     this.proc = spawn(
       process.execPath,
-      [BIN, 'daemon', '--data-root', this.dataRoot, '--host', `unix://${this.socket}`, ...this.extraArgs],
+      [
+        BIN,
+        'daemon',
+        '--data-root',
+        this.dataRoot,
+        '--host',
+        `unix://${this.socket}`,
+        // The default (auto) would pick a Docker Engine where one runs; these tests mean processes.
+        ...(this.extraArgs.includes('--executor') ? [] : ['--executor', 'process']),
+        ...this.extraArgs,
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },

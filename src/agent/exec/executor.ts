@@ -1,7 +1,9 @@
 // The seam between the agent and whatever runs a task, after swarmkit's agent/exec: an Executor
 // describes the node and hands out one TaskController per task; the agent drives the controller
-// through the task's life (prepare → start → wait, and shutdown/remove when told to). The embedded
-// process executor implements it now; a Docker executor (dockerode) is meant to implement it later.
+// through the task's life (prepare → start → wait, and shutdown/remove when told to). Two executors
+// implement it: the embedded process executor (tasks are child processes that die with the daemon)
+// and the Docker executor (tasks are containers on a Docker Engine, which outlive the daemon and are
+// adopted again when it comes back; see agent.ts).
 
 import type { Task } from '../../types/swarm';
 
@@ -14,17 +16,20 @@ export interface ExecutorDescription {
   resources: { NanoCPUs: number; MemoryBytes: number };
 }
 
-/** A task the executor found still running from before the agent (re)started, which the agent may adopt. */
+/**
+ * What the executor still has of a task from before the agent (re)started: a container the agent may
+ * adopt. `created` was never started, `running` still runs, `exited` ran and stopped while nobody watched.
+ */
 export interface ExecutorTask {
   taskId: string;
-  running: boolean;
+  state: 'created' | 'running' | 'exited';
 }
 
 export interface Executor {
   /**
    * Called once before use. The process executor kills the process groups a crashed daemon left
-   * behind (it cannot reattach to their output, so it never adopts them); a Docker executor would
-   * check its connection here.
+   * behind (it cannot reattach to their output, so it never adopts them); the Docker executor checks
+   * that the engine answers and opens its event stream.
    */
   init(): Promise<void>;
   describe(): Promise<ExecutorDescription>;
@@ -32,16 +37,48 @@ export interface Executor {
    * The controller for a task. Asking again for the same task ID returns the same controller until
    * it is removed, because the process executor's only record of a running task is that controller.
    * May throw TaskRejectedError for a task the executor cannot represent at all (e.g. an unusable ID).
+   *
+   * For a task that list() reported, the controller adopts what is there: prepare() finds the
+   * container instead of creating one, start() returns the running container's pid without starting
+   * it again (swarmkit's ErrTaskStarted), and wait() reports how it ends, or how it already ended.
    */
   controller(task: Task, serviceName: string): TaskController;
-  /** Tasks the executor still has from before, for adoption after a restart; the process executor returns []. */
-  list(): Promise<ExecutorTask[]>;
+  /**
+   * The tasks of node `nodeId` the executor still has from before (containers carry the node ID in a
+   * label), for the agent to adopt or discard when it starts. The process executor returns [].
+   */
+  list(nodeId: string): Promise<ExecutorTask[]>;
+  /**
+   * Stops and deletes what list() reported for a task the agent no longer has (e.g. its service was
+   * removed while the daemon was down).
+   */
+  discard(taskId: string): Promise<void>;
+  /**
+   * The daemon is exiting, not leaving the swarm: tasks that can outlive it (containers) are left as
+   * they are, to be adopted by the next daemon. From now on the controllers' shutdown() and remove()
+   * do nothing, wait() never settles (so no task is reported as ended), and the engine connection
+   * closes. The process executor does nothing: its processes cannot be adopted, so they are stopped.
+   */
+  detach(): void;
+  /**
+   * Status.Err for a task that was starting or running before a restart and that the executor no
+   * longer has (list() did not report it): the agent fails it, so the orchestrator replaces it.
+   */
+  readonly lostTaskError: string;
 }
 
 /** How a task's main process ended. A signal also sets exitCode to 128 + its number, as Docker does. */
 export interface ExitStatus {
   exitCode: number;
   signal?: string;
+  /** Why, when the executor knows more than the code (swarmkit's exitError cause, e.g. an unhealthy container). */
+  cause?: string;
+}
+
+/** What start() returns: the task's main process, and its container when it has one (ContainerStatus.ContainerID). */
+export interface StartedTask {
+  pid: number;
+  containerId?: string;
 }
 
 export interface LogOptions {
@@ -72,9 +109,16 @@ export interface LogLine {
 export interface TaskController {
   /** Validates the spec and creates the task's files. Throws TaskRejectedError for a spec it cannot run. Idempotent. */
   prepare(): Promise<void>;
-  /** Starts the task. Throws TaskStartError if it cannot be started. A second call returns the same pid. */
-  start(): Promise<{ pid: number }>;
-  /** Resolves once the task's process has exited and its output is stored. Throws if start() never succeeded. */
+  /**
+   * Starts the task. Throws TaskStartError if it cannot be started. A second call returns the same pid.
+   * With a healthcheck (the spec's or the image's), resolves only once the task is healthy, as
+   * swarmkit does, and throws TaskStartError if it dies or turns unhealthy first.
+   */
+  start(): Promise<StartedTask>;
+  /**
+   * Resolves once the task's process has exited and its output is stored. Throws if start() never
+   * succeeded. A task that turns unhealthy is stopped, and its status carries the cause.
+   */
   wait(): Promise<ExitStatus>;
   /**
    * Sends ContainerSpec.StopSignal (default SIGTERM), then SIGKILL after StopGracePeriod (default 10 s);
@@ -84,8 +128,9 @@ export interface TaskController {
   /** Shuts the task down if needed and deletes its files, logs included. */
   remove(): Promise<void>;
   /**
-   * The task's stored output, then (with follow) new output as it comes. For a task this executor did
-   * not prepare (e.g. one from before a restart) there is nothing to follow: it yields what is stored and ends.
+   * The task's stored output, then (with follow) new output as it comes. The process executor has
+   * nothing to follow for a task it did not prepare (e.g. one from before a restart): it yields what is
+   * stored and ends. The Docker executor reads the container's log through the engine, adopted or not.
    */
   logs(opts?: LogOptions): AsyncIterable<LogLine>;
 }
@@ -118,5 +163,7 @@ export class TaskStartError extends TaskExecError {
 
 /** swarmkit's Status.Err for an exit that fails the task, or undefined for a clean exit (code 0 → `complete`). */
 export function exitError(status: ExitStatus): string | undefined {
-  return status.exitCode === 0 ? undefined : `task: non-zero exit (${status.exitCode})`;
+  if (status.exitCode === 0) return undefined;
+  const text = `task: non-zero exit (${status.exitCode})`;
+  return status.cause ? `${text}: ${status.cause}` : text;
 }

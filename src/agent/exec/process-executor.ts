@@ -94,9 +94,19 @@ export class ProcessExecutor implements Executor {
     return c;
   }
 
+  readonly lostTaskError = 'task: its process ended with the previous daemon (the process executor cannot adopt tasks)';
+
   async list(): Promise<ExecutorTask[]> {
     // A process from before a restart cannot be reattached to (its pipes went with the old daemon).
     return [];
+  }
+
+  async discard(): Promise<void> {
+    // list() reports nothing, so there is nothing to discard.
+  }
+
+  detach(): void {
+    // Processes cannot outlive the daemon usefully: the agent stops them.
   }
 
   /** @internal */

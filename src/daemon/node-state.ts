@@ -12,6 +12,10 @@ export interface NodeState {
   ListenAddr: string;
   /** The address other nodes reach this one at, ip:port. */
   AdvertiseAddr: string;
+  /** 'worker' for a node that joined as one; a manager's file (written by init) may leave it out. */
+  Role?: 'manager' | 'worker';
+  /** A worker's managers, host:port, as given to `swarm join`. */
+  RemoteAddrs?: string[];
 }
 
 export const stateFile = (dataRoot: string): string => join(dataRoot, 'swarm-state.json');

@@ -1,5 +1,4 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { ApiError, MSG } from '../api/errors';
 import { Manager } from '../manager/manager';
@@ -7,8 +6,9 @@ import { Agent } from '../agent/agent';
 import type { Executor } from '../agent/exec/executor';
 import type { ClusterObject } from '../store/objects';
 import type { StoreEvent } from '../store/memory-store';
-import type { ClusterInfo, InitRequest, Node, SwarmInfo } from '../types/swarm';
+import type { ClusterInfo, InitRequest, JoinRequest, Node, SwarmInfo } from '../types/swarm';
 import { newId } from '../util/ids';
+import { advertiseAddr, hostOf, portOf } from './addr';
 import { goTime } from '../util/time';
 import { normalizeSwarmSpec } from '../manager/controlapi/cluster-spec';
 import {
@@ -24,6 +24,10 @@ import { KeyReadWriter } from '../ca/key-read-writer';
 import { InvalidKEKError, ManagerKeys } from '../manager/deks';
 import { generateUnlockKey, parseUnlockKey } from '../manager/encryption/unlock-key';
 import { DiskLogStorage } from '../log/wal/disk-storage';
+import { NodeServer } from '../manager/node-server';
+import type { NodeCredentials } from '../transport/tls-config';
+import { joinError } from './join-errors';
+import { WorkerNode } from './worker';
 import {
   certificatesDir,
   raftDir,
@@ -55,6 +59,11 @@ export class SwarmNode {
   /** Key-file rewrites after cluster changes, in commit order. */
   private kekWork: Promise<void> = Promise.resolve();
   private unwatchCluster?: () => void;
+  /** A manager's port for other nodes. */
+  private server?: NodeServer;
+  private listenAddr = '';
+  /** This node when it joined as a worker. */
+  private worker?: WorkerNode;
 
   constructor(
     private readonly dataRoot: string,
@@ -62,7 +71,7 @@ export class SwarmNode {
   ) {}
 
   get state(): LocalState {
-    if (this.manager) return 'active';
+    if (this.manager || this.worker) return 'active';
     return this.locked ? 'locked' : 'inactive';
   }
 
@@ -72,6 +81,7 @@ export class SwarmNode {
 
   requireManager(): Manager {
     if (this.locked) throw new ApiError(503, MSG.locked);
+    if (this.worker) throw new ApiError(503, MSG.worker);
     if (!this.manager) throw new ApiError(503, MSG.noSwarm);
     return this.manager;
   }
@@ -92,6 +102,13 @@ export class SwarmNode {
       this.nodeId = id.nodeId;
       this.clusterId = id.clusterId;
       this.addr = hostOf(state.AdvertiseAddr);
+      this.listenAddr = state.ListenAddr;
+      if (state.Role === 'worker') {
+        // A worker's key file holds no DEK and is never encrypted: it is never locked.
+        this.worker = await WorkerNode.resume(this.dataRoot, this.executor, state);
+        this.worker.start();
+        return;
+      }
       if (await this.keyFile.needsKEK()) {
         this.locked = true;
         return;
@@ -137,10 +154,10 @@ export class SwarmNode {
     // A rotation cut short by a crash is finished before anything else is written.
     await keys.finishRotation((dek) => manager.rekey(dek));
     await this.refreshNodeDescription(manager);
-    this.start(manager, keys);
+    await this.start(manager, keys);
   }
 
-  private start(manager: Manager, keys: ManagerKeys): void {
+  private async start(manager: Manager, keys: ManagerKeys): Promise<void> {
     this.manager = manager;
     this.keys = keys;
     manager.start();
@@ -154,6 +171,29 @@ export class SwarmNode {
     this.watchUnlockKey(manager);
     // A change made while this node was down (or locked) is applied now.
     this.queueKEKUpdate(manager);
+    await this.listen(manager, keys);
+  }
+
+  private async credentials(keys: ManagerKeys): Promise<NodeCredentials> {
+    const dir = certificatesDir(this.dataRoot);
+    return {
+      keyPem: keys.keyPem,
+      certPem: (await readFile(join(dir, 'swarm-node.crt'), 'utf8')) as PemCertificate,
+      rootCertPem: (await readFile(join(dir, 'swarm-root-ca.crt'), 'utf8')) as PemCertificate,
+    };
+  }
+
+  /**
+   * Opens the port other nodes join and report on. An address that cannot be bound (another daemon on 2377) leaves
+   * this node a manager of its own, with one line in the log: nothing can join it until it restarts.
+   */
+  private async listen(manager: Manager, keys: ManagerKeys): Promise<void> {
+    const addr = this.listenAddr || '0.0.0.0:2377';
+    try {
+      this.server = await NodeServer.start(manager, this.nodeId, await this.credentials(keys), addr);
+    } catch (err) {
+      console.error(`shoal daemon: cannot listen for other nodes on ${addr}: ${(err as Error).message}`);
+    }
   }
 
   /** The executor (and so the engine description) may differ from the last run. */
@@ -218,6 +258,7 @@ export class SwarmNode {
     // renewal repairs; the other order would leave a certificate whose key is lost.
     await keys.replaceTLSKey(keyPem);
     await writeFile(join(certificatesDir(this.dataRoot), 'swarm-node.crt'), certPem, { mode: 0o644 });
+    this.server?.setCredentials(await this.credentials(keys));
   }
 
   init(req: InitRequest): Promise<string> {
@@ -315,21 +356,45 @@ export class SwarmNode {
     this.nodeId = nodeId;
     this.clusterId = clusterId;
     this.addr = advertise.ip;
-    this.start(manager, keys);
+    this.listenAddr = req.ListenAddr || `0.0.0.0:${listenPort}`;
+    await this.start(manager, keys);
     return nodeId;
+  }
+
+  join(req: JoinRequest): Promise<void> {
+    return this.serially(async () => {
+      if (this.state !== 'inactive') throw new ApiError(503, MSG.alreadyInSwarm);
+      if (!req.RemoteAddrs?.length) throw new ApiError(400, 'at least 1 RemoteAddr is required to join');
+      if (req.Availability && !['active', 'pause', 'drain'].includes(req.Availability))
+        throw new ApiError(400, `invalid Availability: "${req.Availability}"`);
+      // Leftovers of a join that failed halfway belong to no swarm.
+      await removeSwarmFiles(this.dataRoot);
+      let worker: WorkerNode;
+      try {
+        worker = await WorkerNode.join(this.dataRoot, this.executor, req);
+      } catch (err) {
+        await removeSwarmFiles(this.dataRoot);
+        throw joinError(err);
+      }
+      this.worker = worker;
+      this.nodeId = worker.nodeId;
+      this.clusterId = worker.clusterId;
+      worker.start();
+    });
   }
 
   leave(force: boolean): Promise<void> {
     return this.serially(async () => {
       if (this.state === 'inactive') throw new ApiError(503, MSG.notPartOfSwarm);
       if (this.locked && !force) throw new ApiError(503, MSG.leaveLocked);
-      if (!force) throw new ApiError(503, MSG.leaveLastManager);
+      if (!force && !this.worker) throw new ApiError(503, MSG.leaveLastManager);
       await this.stop();
       await removeSwarmFiles(this.dataRoot);
       this.locked = false;
       this.nodeId = '';
       this.clusterId = '';
       this.addr = '';
+      this.listenAddr = '';
     });
   }
 
@@ -341,6 +406,10 @@ export class SwarmNode {
   private async stop(): Promise<void> {
     this.unwatchCluster?.();
     this.unwatchCluster = undefined;
+    await this.worker?.stop();
+    this.worker = undefined;
+    await this.server?.close();
+    this.server = undefined;
     await this.agent?.stop();
     await this.kekWork;
     await this.manager?.stop();
@@ -350,6 +419,7 @@ export class SwarmNode {
   }
 
   info(): SwarmInfo {
+    if (this.worker) return this.worker.info();
     const m = this.manager;
     if (!m) {
       const locked = this.locked;
@@ -387,35 +457,4 @@ export function publicCluster(c: ClusterObject) {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const { RootCA, UnlockKey, BlacklistedCertificates, ...info } = c;
   return info;
-}
-
-function portOf(addr: string | undefined): number | undefined {
-  const m = /:(\d+)$/.exec(addr ?? '');
-  return m ? Number(m[1]) : undefined;
-}
-
-function hostOf(addr: string): string {
-  return addr.replace(/:(\d+)$/, '');
-}
-
-/** The address other nodes reach this one at: as given (IP, IP:port or interface name), else the first external IPv4. */
-function advertiseAddr(given: string | undefined, port: number): { ip: string; port: number } {
-  const ifs = networkInterfaces();
-  if (given) {
-    const p = portOf(given) ?? port;
-    const host = hostOf(given);
-    const iface = ifs[host]?.find((a) => a.family === 'IPv4');
-    if (iface) return { ip: iface.address, port: p };
-    if (!/^[\d.]+$|^[0-9a-f:]+$/i.test(host))
-      throw new ApiError(
-        400,
-        `advertise address must be a non-zero IP address or network interface (with optional port number)`,
-      );
-    return { ip: host, port: p };
-  }
-  for (const list of Object.values(ifs)) {
-    const a = list?.find((x) => x.family === 'IPv4' && !x.internal);
-    if (a) return { ip: a.address, port };
-  }
-  return { ip: '127.0.0.1', port };
 }

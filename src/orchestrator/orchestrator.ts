@@ -51,7 +51,7 @@ export class Orchestrator {
       const tasks = tasksBy.get(s.ID) ?? [];
       this.shutdownOnUnusableNodes(tx, tasks, nodes);
       if (s.Spec.Mode?.Global) this.reconcileGlobal(tx, s, tasks, nodes);
-      else this.reconcileReplicated(tx, s, tasks);
+      else this.reconcileReplicated(tx, s, tasks, nodes);
       this.reap(tx, tasks, history);
     }
   }
@@ -65,12 +65,15 @@ export class Orchestrator {
     }
   }
 
-  /** A node that is drained or gone keeps no tasks: they are shut down and the slot is filled elsewhere. */
+  /**
+   * A node that is drained, down or gone keeps no tasks: they are shut down and the slot is filled elsewhere. A
+   * down node comes back to find its tasks told to stop.
+   */
   private shutdownOnUnusableNodes(tx: WriteTx, tasks: Task[], nodes: Node[]): void {
     for (const t of tasks) {
       if (!isLive(t) || !t.NodeID) continue;
       const n = nodes.find((x) => x.ID === t.NodeID);
-      if (!n || n.Spec.Availability === 'drain') this.setDesired(tx, t, 'shutdown');
+      if (!n || n.Spec.Availability === 'drain' || n.Status.State === 'down') this.setDesired(tx, t, 'shutdown');
     }
   }
 
@@ -79,7 +82,13 @@ export class Orchestrator {
     tx.update('tasks', { ...t, UpdatedAt: goTime() });
   }
 
-  private reconcileReplicated(tx: WriteTx, s: Service, tasks: Task[]): void {
+  private reconcileReplicated(tx: WriteTx, s: Service, tasks: Task[], nodes: Node[]): void {
+    // A task on a node that is down or gone cannot be waited for (swarmkit's restart skips waitStop there).
+    const reachable = new Set(nodes.filter((n) => n.Status.State !== 'down').map((n) => n.ID));
+    const stopping = (t: Task) =>
+      !isTerminal(t.Status.State) &&
+      stateRank(t.Status.State) >= stateRank('assigned') &&
+      (!t.NodeID || reachable.has(t.NodeID));
     const replicas = s.Spec.Mode?.Replicated?.Replicas ?? 1;
     const bySlot = new Map<number, Task[]>();
     for (const t of tasks) {
@@ -106,7 +115,7 @@ export class Orchestrator {
       // A slot whose task finished for good (restart policy said no) stays as it is.
       if (list.some((t) => t.DesiredState === 'complete' && sameTaskSpec(t.Spec, s.Spec.TaskTemplate))) continue;
       // Stop-first: the slot's old task must be down before its replacement starts.
-      if (list.some((t) => !isTerminal(t.Status.State) && stateRank(t.Status.State) >= stateRank('assigned'))) {
+      if (list.some(stopping)) {
         updating++;
         continue;
       }

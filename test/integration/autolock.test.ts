@@ -61,8 +61,22 @@ test('init --autolock: the key is shown once, and nothing on disk holds a secret
   assert.equal(r.code, 0, r.stderr);
   const key = await unlockKey(d);
   assert.match(key, /^SWMKEY-1-[A-Za-z0-9+/]{43}$/);
-  assert.ok(r.stdout.includes(`run the \`shoal swarm unlock\`\ncommand and provide the following key:\n\n    ${key}\n`));
-  const c = d.shoal(['service', 'create', '--name', 'locked-web', '--replicas', '2', '-e', SECRET_ENV, 'busybox', 'sleep', '301']);
+  assert.ok(
+    r.stdout.includes(`run the \`shoal swarm unlock\`\ncommand and provide the following key:\n\n    ${key}\n`),
+  );
+  const c = d.shoal([
+    'service',
+    'create',
+    '--name',
+    'locked-web',
+    '--replicas',
+    '2',
+    '-e',
+    SECRET_ENV,
+    'busybox',
+    'sleep',
+    '301',
+  ]);
   assert.equal(c.code, 0, c.stderr);
   assert.deepEqual(await searchForSecrets(d, key), []);
   assert.match(readFileSync(join(d.dataRoot, 'certificates', 'swarm-node.key'), 'utf8'), /ENCRYPTED PRIVATE KEY/);
@@ -94,7 +108,10 @@ test('restarted, the manager is locked: ping, info, unlock and leave --force wor
   }
   const leave = await d.api('POST', '/swarm/leave');
   assert.equal(leave.status, 503);
-  assert.match(JSON.parse(leave.body).message, /^Swarm is encrypted and locked\. Please unlock it first or use `--force`/);
+  assert.match(
+    JSON.parse(leave.body).message,
+    /^Swarm is encrypted and locked\. Please unlock it first or use `--force`/,
+  );
   const init = await d.api('POST', '/swarm/init', {});
   assert.equal(init.status, 503);
   assert.match(JSON.parse(init.body).message, /already part of a swarm/);
@@ -160,10 +177,14 @@ test('update --autolock=true on a running swarm rotates the DEK and the TLS key:
   assert.match(r.stdout, /^Swarm updated\.\n/);
   const key = await unlockKey(d);
   assert.ok(r.stdout.includes(key));
-  await eventually(async () => {
-    const m = (await keyFile.read(parseUnlockKey(key)).catch(() => undefined))?.material;
-    return m && !m.pendingDek && !m.dek!.equals(before.dek!) && m.keyPem !== before.keyPem;
-  }, 20_000, 'DEK and TLS key rotated');
+  await eventually(
+    async () => {
+      const m = (await keyFile.read(parseUnlockKey(key)).catch(() => undefined))?.material;
+      return m && !m.pendingDek && !m.dek!.equals(before.dek!) && m.keyPem !== before.keyPem;
+    },
+    20_000,
+    'DEK and TLS key rotated',
+  );
   const files = allFiles(d.dataRoot);
   assert.deepEqual(findIn(files, before.dek!), []);
   assert.deepEqual(findIn(files, createPrivateKey(before.keyPem).export({ format: 'der', type: 'pkcs8' })), []);
@@ -172,11 +193,13 @@ test('update --autolock=true on a running swarm rotates the DEK and the TLS key:
   await d.start();
   assert.equal((await d.json<{ Swarm: { LocalNodeState: string } }>('GET', '/info')).Swarm.LocalNodeState, 'locked');
   assert.equal((await d.api('POST', '/swarm/unlock', { UnlockKey: key })).status, 200);
-  await eventually(async () => (await running(d, 'locked-web')).length === 2, 20_000, 'tasks running after unlock').catch(
-    (err) => {
-      throw new Error(`${err.message}\n${d.shoal(['service', 'ps', 'locked-web']).stdout}\n${d.log}`);
-    },
-  );
+  await eventually(
+    async () => (await running(d, 'locked-web')).length === 2,
+    20_000,
+    'tasks running after unlock',
+  ).catch((err) => {
+    throw new Error(`${err.message}\n${d.shoal(['service', 'ps', 'locked-web']).stdout}\n${d.log}`);
+  });
 });
 
 test('leave --force on a locked manager forgets the swarm', async () => {
@@ -231,5 +254,8 @@ test('the docker CLI: swarm init --autolock, unlock, unlock-key [--rotate], upda
   assert.equal(docker.docker(['swarm', 'unlock-key']).stderr.trim(), 'no unlock key is set');
   const on = docker.docker(['swarm', 'update', '--autolock=true']);
   assert.equal(on.code, 0, on.stderr);
-  assert.match(on.stdout, /Swarm updated\.\nTo unlock a swarm manager after it restarts, run the `docker swarm unlock`/);
+  assert.match(
+    on.stdout,
+    /Swarm updated\.\nTo unlock a swarm manager after it restarts, run the `docker swarm unlock`/,
+  );
 });

@@ -339,7 +339,7 @@ test('--executor auto runs processes when no engine answers at --docker-host, an
     await none.stop();
   }
   if (skip) return;
-  const auto = new TestDaemon(['--docker-host', engine.host]);
+  const auto = new TestDaemon(['--executor', 'auto', '--docker-host', engine.host]);
   await auto.start();
   try {
     assert.match(auto.shoal(['info']).stdout, /\n Executor: docker\n/);

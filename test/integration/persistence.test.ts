@@ -117,8 +117,14 @@ test('a flipped byte in a WAL segment or a snapshot stops the daemon with the fi
   const files = ['wal-v3-encrypted', 'snap-v3-encrypted'].flatMap((sub) =>
     readdirSync(join(raft, sub)).map((f) => join(raft, sub, f)),
   );
-  assert.ok(files.some((f) => f.includes('snap-v3-encrypted')), `no snapshot file among ${files.join(', ')}`);
-  assert.ok(files.some((f) => f.includes('wal-v3-encrypted')), 'no WAL segment');
+  assert.ok(
+    files.some((f) => f.includes('snap-v3-encrypted')),
+    `no snapshot file among ${files.join(', ')}`,
+  );
+  assert.ok(
+    files.some((f) => f.includes('wal-v3-encrypted')),
+    'no WAL segment',
+  );
   for (const file of files) {
     const original = readFileSync(file);
     // Somewhere inside the payload, not the last byte: a torn tail is legitimately truncated.

@@ -1,7 +1,7 @@
 import type { Router } from '../router';
 import { boolValue, parseBool, parseVersion, readJson, writeEmpty, writeJson } from '../http';
 import { initRequestSchema, joinRequestSchema, swarmSpecSchema, unlockRequestSchema } from '../schema';
-import { ApiError, rpcError, MSG } from '../errors';
+import { rpcError, MSG } from '../errors';
 import type { ApiContext } from '../context';
 import type { InitRequest, JoinRequest, SwarmSpec } from '../../types/swarm';
 import { publicCluster } from '../../daemon/swarm-node';
@@ -17,14 +17,10 @@ export function swarmRoutes(r: Router, ctx: ApiContext): void {
     writeJson(res, 200, id);
   });
 
-  r.add('POST', '/swarm/join', async ({ req }) => {
+  r.add('POST', '/swarm/join', async ({ req, res }) => {
     const body = (await readJson<JoinRequest>(req, joinRequestSchema)) ?? {};
-    if (ctx.node.state !== 'inactive') throw new ApiError(503, MSG.alreadyInSwarm);
-    if (!body.RemoteAddrs?.length) throw new ApiError(400, 'at least 1 RemoteAddr is required to join');
-    throw new ApiError(
-      501,
-      'joining a swarm needs node-to-node mutual TLS, which this version of shoal does not have yet',
-    );
+    await ctx.node.join(body);
+    writeEmpty(res);
   });
 
   r.add('POST', '/swarm/leave', async ({ res, query }) => {

@@ -15,7 +15,7 @@ export function systemRoutes(r: Router, ctx: ApiContext): void {
         'Cache-Control': 'no-cache, no-store, must-revalidate',
         Pragma: 'no-cache',
         'Builder-Version': '2',
-        Swarm: ctx.node.state === 'active' ? 'active/manager' : ctx.node.state,
+        Swarm: ctx.node.state === 'active' ? `active/${ctx.node.manager ? 'manager' : 'worker'}` : ctx.node.state,
       });
       res.end(head ? undefined : 'OK');
     };

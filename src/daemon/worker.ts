@@ -1,0 +1,154 @@
+// A node that joined a swarm as a worker: its key (no Raft DEK, so never locked), certificate and the swarm's root
+// under certificates/, and swarm-state.json with role worker and the manager's address. It runs the tasks a manager
+// assigns through a dispatcher session over mutual TLS, and keeps its certificate renewed.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Agent } from '../agent/agent';
+import type { Executor } from '../agent/exec/executor';
+import { joinSwarm } from '../agent/join';
+import { RemoteDispatcher } from '../agent/remote-dispatcher';
+import { CertificateRenewer, requestRenewal } from '../agent/renewal';
+import { parseNodeCertificate } from '../ca/certificate-info';
+import { KeyReadWriter } from '../ca/key-read-writer';
+import type { PemCertificate } from '../ca/pem';
+import type { AgentDescription } from '../dispatcher/protocol';
+import { RpcClient } from '../transport/client';
+import type { NodeCredentials } from '../transport/tls-config';
+import type { JoinRequest, NodeAvailability, SwarmInfo } from '../types/swarm';
+import { advertiseAddr, hostOf } from './addr';
+import { certificatesDir, writeNodeState, type NodeState } from './node-state';
+
+const files = (dataRoot: string) => {
+  const dir = certificatesDir(dataRoot);
+  return {
+    dir,
+    key: new KeyReadWriter(join(dir, 'swarm-node.key')),
+    cert: join(dir, 'swarm-node.crt'),
+    root: join(dir, 'swarm-root-ca.crt'),
+  };
+};
+
+export class WorkerNode {
+  readonly nodeId: string;
+  readonly clusterId: string;
+  /** Set when the manager refused this node for good (`node rm`): its tasks are stopped. */
+  error = '';
+  private client?: RpcClient;
+  private source?: RemoteDispatcher;
+  private agent?: Agent;
+  private renewer?: CertificateRenewer;
+
+  private constructor(
+    private readonly dataRoot: string,
+    private readonly executor: Executor,
+    private credentials: NodeCredentials,
+    private readonly managerAddr: string,
+    private readonly addr: string,
+  ) {
+    const id = parseNodeCertificate(credentials.certPem);
+    this.nodeId = id.nodeId;
+    this.clusterId = id.clusterId;
+  }
+
+  /** Joins through the manager at RemoteAddrs[0] and writes the node's files; swarm-state.json last. */
+  static async join(dataRoot: string, executor: Executor, req: JoinRequest): Promise<WorkerNode> {
+    const managerAddr = req.RemoteAddrs![0];
+    const res = await joinSwarm({
+      token: req.JoinToken ?? '',
+      remoteAddr: managerAddr,
+      availability: (req.Availability || undefined) as NodeAvailability | undefined,
+    });
+    const f = files(dataRoot);
+    await mkdir(f.dir, { recursive: true, mode: 0o700 });
+    await f.key.write({ keyPem: res.keyPem }, undefined, 0);
+    await writeFile(f.cert, res.certPem, { mode: 0o644 });
+    await writeFile(f.root, res.rootCertPem, { mode: 0o644 });
+    const listen = req.ListenAddr || '0.0.0.0:2377';
+    const adv = advertiseAddr(req.AdvertiseAddr, Number(/:(\d+)$/.exec(listen)?.[1] ?? 2377));
+    const state: NodeState = {
+      ListenAddr: listen,
+      AdvertiseAddr: `${adv.ip}:${adv.port}`,
+      Role: 'worker',
+      RemoteAddrs: [managerAddr],
+    };
+    await writeNodeState(dataRoot, state);
+    const creds = { keyPem: res.keyPem, certPem: res.certPem, rootCertPem: res.rootCertPem };
+    return new WorkerNode(dataRoot, executor, creds, managerAddr, adv.ip);
+  }
+
+  /** A restarted worker: its files, as join left them (or a renewal since). */
+  static async resume(dataRoot: string, executor: Executor, state: NodeState): Promise<WorkerNode> {
+    const f = files(dataRoot);
+    const { material } = await f.key.read();
+    const creds: NodeCredentials = {
+      keyPem: material.keyPem,
+      certPem: (await readFile(f.cert, 'utf8')) as PemCertificate,
+      rootCertPem: (await readFile(f.root, 'utf8')) as PemCertificate,
+    };
+    return new WorkerNode(dataRoot, executor, creds, state.RemoteAddrs?.[0] ?? '', hostOf(state.AdvertiseAddr));
+  }
+
+  start(): void {
+    const client = new RpcClient({ credentials: this.credentials });
+    this.client = client;
+    const source = new RemoteDispatcher({
+      client,
+      managerAddr: this.managerAddr,
+      describe: () => this.describe(),
+      onRemoved: (err) => {
+        this.error = err.message;
+        console.error(`shoal daemon: this node was removed from the swarm: ${err.message}`);
+        void this.agent?.stop();
+      },
+    });
+    this.source = source;
+    this.agent = new Agent(this.nodeId, source, this.executor, (id) => source.serviceName(id));
+    this.agent.start();
+    this.renewer = new CertificateRenewer({
+      current: () => this.credentials,
+      renew: (current) => requestRenewal(client, this.managerAddr, current),
+      onRenewed: (next) => this.renewed(next),
+      onError: (err, retryInMs) =>
+        console.error(`shoal daemon: renewing the node certificate (next try in ${retryInMs} ms): ${String(err)}`),
+    });
+    this.renewer.start();
+  }
+
+  private async renewed(next: NodeCredentials): Promise<void> {
+    const f = files(this.dataRoot);
+    // Key first, as the manager's renewal: a key without its certificate is repaired by the next renewal.
+    await f.key.write({ keyPem: next.keyPem }, undefined, 0);
+    await writeFile(f.cert, next.certPem, { mode: 0o644 });
+    this.credentials = next;
+    this.client?.setCredentials(next);
+  }
+
+  private async describe(): Promise<AgentDescription> {
+    const d = await this.executor.describe();
+    return {
+      Hostname: d.hostname,
+      Platform: d.platform,
+      Resources: d.resources,
+      Engine: { EngineVersion: d.engineVersion, Labels: { 'shoal.executor': d.name }, Plugins: [] },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.renewer?.stop();
+    this.source?.stop();
+    await this.agent?.stop();
+    this.client?.close();
+  }
+
+  info(): SwarmInfo {
+    const known = this.source?.managers ?? [];
+    return {
+      NodeID: this.nodeId,
+      NodeAddr: this.addr,
+      LocalNodeState: this.error ? 'error' : 'active',
+      ControlAvailable: false,
+      Error: this.error,
+      RemoteManagers: known.length ? known : [{ NodeID: '', Addr: this.managerAddr }],
+    };
+  }
+}

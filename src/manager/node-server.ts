@@ -1,0 +1,54 @@
+// A manager's port for other nodes (swarm init --listen-addr, 2377 by default): one RpcServer on mutual TLS with the
+// node's own credentials, serving the CA (join, renewal) and the dispatcher (sessions, heartbeats, task status),
+// each call checked by clusterAuthorizer.
+import { CAServer } from '../ca/ca-server';
+import { MemoryCAStore } from '../ca/ca-store';
+import { DispatcherService } from '../dispatcher/rpc-service';
+import { RpcServer } from '../transport/server';
+import type { NodeCredentials } from '../transport/tls-config';
+import { clusterAuthorizer } from './authz';
+import type { Manager } from './manager';
+
+export class NodeServer {
+  private constructor(
+    private readonly server: RpcServer,
+    private readonly dispatcher: DispatcherService,
+  ) {}
+
+  /** Listens on `listenAddr` (host:port, [v6]:port). Rejects if the address cannot be bound. */
+  static async start(manager: Manager, nodeId: string, credentials: NodeCredentials, listenAddr: string) {
+    const caStore = new MemoryCAStore(manager.store);
+    const clusterId = manager.store.list('cluster')[0]?.ID ?? '';
+    const server = new RpcServer({
+      credentials,
+      authorize: clusterAuthorizer({ clusterId, isRemoved: (id) => caStore.isRemoved(id) }),
+    });
+    new CAServer(caStore).register(server);
+    const dispatcher = new DispatcherService(manager.store, manager.dispatcher, nodeId);
+    dispatcher.register(server);
+    const { host, port } = splitHostPort(listenAddr);
+    await server.listen(port, host);
+    dispatcher.start();
+    return new NodeServer(server, dispatcher);
+  }
+
+  get port(): number | undefined {
+    return this.server.address()?.port;
+  }
+
+  /** A renewed certificate or key. */
+  setCredentials(credentials: NodeCredentials): void {
+    this.server.setCredentials(credentials);
+  }
+
+  async close(): Promise<void> {
+    this.dispatcher.stop();
+    await this.server.close();
+  }
+}
+
+export function splitHostPort(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
+  if (!m) return { host: addr || '0.0.0.0', port: 2377 };
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) };
+}

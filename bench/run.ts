@@ -270,7 +270,7 @@ async function main(): Promise<void> {
       ]),
     );
     // (e) real containers: shoal's Docker executor against Docker Swarm on the same engine build.
-    const docker = await dockerBench();
+    const docker = await dockerBench({ print: false });
     console.log('\n(e) containers, shoal (Docker executor) vs Docker Swarm, each on its own dockerd:');
     console.log('skipped' in docker ? `skipped: ${docker.skipped}` : formatDockerBench(docker));
     console.log(

@@ -110,11 +110,12 @@ function makeObj(i: number) {
 }
 
 /** A store on the real disk log (fdatasync per batch) in a fresh temporary directory. */
-async function freshStore(cipher: CipherName, dirs: string[]): Promise<MemoryStore> {
+async function freshStore(cipher: CipherName, dirs: string[], open: DiskLogStorage[]): Promise<MemoryStore> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-bench-store-'));
   dirs.push(dir);
   const store = new MemoryStore();
   const storage = await DiskLogStorage.open(dir, { deks: [randomBytes(32)], cipher });
+  open.push(storage);
   const log = await SingleMemberLog.open(store, { storage });
   store.attach(log);
   return store;
@@ -124,13 +125,14 @@ async function freshStore(cipher: CipherName, dirs: string[]): Promise<MemorySto
 async function storeBench(cipher: CipherName): Promise<{ seq: number; conc: number }> {
   const N = 3000;
   const dirs: string[] = [];
+  const open: DiskLogStorage[] = [];
   try {
-    let store = await freshStore(cipher, dirs);
+    let store = await freshStore(cipher, dirs, open);
     let t = process.hrtime.bigint();
     for (let i = 0; i < N; i++) await store.update((tx) => tx.create('services', makeObj(i) as never));
     const seq = N / (ms(t) / 1000);
 
-    store = await freshStore(cipher, dirs);
+    store = await freshStore(cipher, dirs, open);
     let next = 0;
     t = process.hrtime.bigint();
     await Promise.all(
@@ -141,6 +143,7 @@ async function storeBench(cipher: CipherName): Promise<{ seq: number; conc: numb
     const conc = N / (ms(t) / 1000);
     return { seq, conc };
   } finally {
+    for (const st of open) await st.close();
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   }
 }

@@ -17,6 +17,7 @@ import {
   type UpdateTaskStatusRequest,
 } from '../dispatcher/protocol';
 import type { TaskSource } from './task-source';
+import { StatusBatch } from '../dispatcher/status-batch';
 
 export interface RemoteDispatcherOptions {
   client: RpcClient;
@@ -42,8 +43,7 @@ export class RemoteDispatcher implements TaskSource {
   private periodMs = nsToMs(DEFAULT_HEARTBEAT_PERIOD_NS, 5000);
   private heartbeatTimer?: NodeJS.Timeout;
   private heartbeatDue = 0;
-  private queue = new Map<string, TaskStatus>();
-  private flushing?: Promise<void>;
+  private readonly reports = new StatusBatch((batch) => this.send(batch));
 
   constructor(private readonly opts: RemoteDispatcherOptions) {}
 
@@ -144,17 +144,10 @@ export class RemoteDispatcher implements TaskSource {
 
   /** Queued and sent with the other reports of this tick; retried a few times while the manager is unreachable. */
   updateStatus(taskId: string, status: TaskStatus): Promise<void> {
-    this.queue.set(taskId, status);
-    if (!this.flushing) {
-      this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
-    }
-    return this.flushing;
+    return this.reports.add(taskId, status);
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.queue;
-    this.queue = new Map();
-    this.flushing = undefined;
+  private async send(batch: Map<string, TaskStatus>): Promise<void> {
     const Updates = [...batch].map(([TaskID, Status]) => ({ TaskID, Status }));
     for (let attempt = 1; ; attempt++) {
       try {

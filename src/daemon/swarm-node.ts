@@ -19,6 +19,7 @@ import {
   parseNodeCertificate,
   tlsInfoFor,
   type PemCertificate,
+  type PemPrivateKey,
 } from '../ca';
 import { KeyReadWriter } from '../ca/key-read-writer';
 import { InvalidKEKError, ManagerKeys } from '../manager/deks';
@@ -75,9 +76,11 @@ export class SwarmNode {
     return this.locked ? 'locked' : 'inactive';
   }
 
+  /** One writer for the key file: its writes are serialised, so a KEK change and a key renewal cannot interleave. */
   private get keyFile(): KeyReadWriter {
-    return new KeyReadWriter(join(certificatesDir(this.dataRoot), 'swarm-node.key'));
+    return (this.keyFileRW ??= new KeyReadWriter(join(certificatesDir(this.dataRoot), 'swarm-node.key')));
   }
+  private keyFileRW?: KeyReadWriter;
 
   requireManager(): Manager {
     if (this.locked) throw new ApiError(503, MSG.locked);
@@ -244,16 +247,11 @@ export class SwarmNode {
   /** Issues this manager a certificate for a fresh key from the swarm's own CA (it is the CA). */
   private async renewOwnCertificate(manager: Manager, keys: ManagerKeys): Promise<void> {
     const cluster = manager.store.list('cluster')[0];
-    const { keyPem, csrPem } = await createNodeKeyAndCSR();
-    const certPem = await issueNodeCertificate({
-      rootCertPem: cluster.RootCA.CACert,
-      rootKeyPem: cluster.RootCA.CAKey,
-      csrPem,
-      nodeId: this.nodeId,
-      role: 'swarm-manager',
-      clusterId: this.clusterId,
-      expiryNs: cluster.Spec.CAConfig?.NodeCertExpiry,
-    });
+    const { keyPem, certPem } = await issueManagerCertificate(
+      { certPem: cluster.RootCA.CACert, keyPem: cluster.RootCA.CAKey },
+      { nodeId: this.nodeId, clusterId: this.clusterId },
+      cluster.Spec.CAConfig?.NodeCertExpiry,
+    );
     // Key first: a crash between the two leaves a key without its certificate, which the next
     // renewal repairs; the other order would leave a certificate whose key is lost.
     await keys.replaceTLSKey(keyPem);
@@ -281,16 +279,11 @@ export class SwarmNode {
     const clusterId = newId();
     const nodeId = newId();
     const root = await createRootCA();
-    const { keyPem, csrPem } = await createNodeKeyAndCSR();
-    const certPem = await issueNodeCertificate({
-      rootCertPem: root.certPem,
-      rootKeyPem: root.keyPem,
-      csrPem,
-      nodeId,
-      role: 'swarm-manager',
-      clusterId,
-      expiryNs: spec.CAConfig?.NodeCertExpiry,
-    });
+    const { keyPem, certPem } = await issueManagerCertificate(
+      root,
+      { nodeId, clusterId },
+      spec.CAConfig?.NodeCertExpiry,
+    );
     const unlockKey = autolock ? generateUnlockKey() : '';
     const certDir = certificatesDir(this.dataRoot);
     await mkdir(certDir, { recursive: true, mode: 0o700 });
@@ -450,6 +443,24 @@ export class SwarmNode {
       Cluster: cluster ? publicCluster(cluster) : undefined,
     };
   }
+}
+
+/** A manager's own certificate, for a fresh key, signed by the swarm's root (a manager is the CA). */
+async function issueManagerCertificate(
+  root: { certPem: string; keyPem: string },
+  id: { nodeId: string; clusterId: string },
+  expiryNs: number | undefined,
+): Promise<{ keyPem: PemPrivateKey; certPem: PemCertificate }> {
+  const { keyPem, csrPem } = await createNodeKeyAndCSR();
+  const certPem = await issueNodeCertificate({
+    rootCertPem: root.certPem as PemCertificate,
+    rootKeyPem: root.keyPem as PemPrivateKey,
+    csrPem,
+    ...id,
+    role: 'swarm-manager',
+    expiryNs,
+  });
+  return { keyPem, certPem };
 }
 
 /** The cluster as the API shows it: without the CA key, join tokens, unlock key or removed-node list. */

@@ -1,6 +1,7 @@
 import type { MemoryStore } from '../store/memory-store';
 import type { Task, TaskStatus } from '../types/swarm';
 import { isTerminal, stateRank } from '../manager/task-status';
+import { StatusBatch } from './status-batch';
 
 /**
  * Hands each node its tasks and takes their status back, as swarmkit's dispatcher. Here the
@@ -9,8 +10,7 @@ import { isTerminal, stateRank } from '../manager/task-status';
  * so 100 tasks starting together cost a few log entries, not hundreds.
  */
 export class Dispatcher {
-  private queue = new Map<string, TaskStatus>();
-  private flushing?: Promise<void>;
+  private readonly reports = new StatusBatch((batch) => this.write(batch));
 
   constructor(private readonly store: MemoryStore) {}
 
@@ -32,17 +32,10 @@ export class Dispatcher {
   }
 
   updateStatus(taskId: string, status: TaskStatus): Promise<void> {
-    this.queue.set(taskId, status);
-    if (!this.flushing) {
-      this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
-    }
-    return this.flushing;
+    return this.reports.add(taskId, status);
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.queue;
-    this.queue = new Map();
-    this.flushing = undefined;
+  private async write(batch: Map<string, TaskStatus>): Promise<void> {
     await this.store.retryUpdate((tx) => {
       for (const [id, status] of batch) {
         const t = tx.get('tasks', id);

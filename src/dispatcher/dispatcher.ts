@@ -1,5 +1,5 @@
-import type { MemoryStore } from '../store/memory-store';
-import type { Task, TaskStatus } from '../types/swarm';
+import type { MemoryStore, StoreEvent } from '../store/memory-store';
+import type { Node, Task, TaskStatus } from '../types/swarm';
 import { isTerminal, stateRank } from '../manager/task-status';
 import { StatusBatch } from './status-batch';
 
@@ -16,10 +16,22 @@ export class Dispatcher {
 
   /** The node's tasks now, and on every change. Returns the unsubscribe function. */
   watch(nodeId: string, onTasks: (tasks: Task[]) => void): () => void {
-    const emit = () => onTasks(this.store.list('tasks').filter((t) => t.NodeID === nodeId));
+    // peek, and copy only this node's tasks: list() copies every task, once per node on every commit.
+    const emit = () => {
+      const mine: Task[] = [];
+      for (const t of this.store.peek('tasks')) if (t.NodeID === nodeId) mine.push(structuredClone(t) as Task);
+      onTasks(mine);
+    };
     let pending = false;
-    const listener = () => {
-      if (pending) return;
+    // Only commits that can change what this node is sent: its tasks, its own node (removal), the managers it
+    // is told of, the cluster (heartbeat period). Re-sending every node its unchanged tasks on every commit made
+    // each join and each status batch cost O(nodes x tasks) and stalled the manager at a few hundred nodes.
+    const concerns = (e: StoreEvent) =>
+      e.table === 'cluster' ||
+      (e.table === 'tasks' && (e.object as Task).NodeID === nodeId) ||
+      (e.table === 'nodes' && (e.object.ID === nodeId || (e.object as Node).Spec?.Role === 'manager'));
+    const listener = (events: StoreEvent[]) => {
+      if (pending || !events.some(concerns)) return;
       pending = true;
       setImmediate(() => {
         pending = false;

@@ -188,8 +188,8 @@ export class DispatcherService {
   private message(sessionId: string, tasks: SessionMessage['Tasks']): SessionMessage {
     const services: Record<string, string> = {};
     for (const t of tasks) services[t.ServiceID] ??= this.store.get('services', t.ServiceID)?.Spec.Name ?? t.ServiceID;
-    const managers = this.store
-      .list('nodes')
+    // peek: list() would copy every node, for every session message.
+    const managers = [...this.store.peek('nodes')]
       .filter((n) => n.Spec.Role === 'manager' && n.ManagerStatus)
       .map((n) => ({ NodeID: n.ID, Addr: n.ManagerStatus!.Addr }));
     return {

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { formatNodesBench, nodesBench } from './nodes';
 import { MemoryStore } from '../src/store/memory-store';
 import { SingleMemberLog } from '../src/log/single-member-log';
 import { DiskLogStorage, type CipherName } from '../src/log/wal/disk-storage';
@@ -276,6 +277,9 @@ async function main(): Promise<void> {
     const docker = await dockerBench({ print: false });
     console.log('\n(e) containers, shoal (Docker executor) vs Docker Swarm, each on its own dockerd:');
     console.log('skipped' in docker ? `skipped: ${docker.skipped}` : formatDockerBench(docker));
+    // (f) one manager, 1,000 simulated workers over real mutual-TLS sessions, a 10,000-replica service.
+    console.log('\n(f) one manager and 1,000 workers (simulated agents over real mutual TLS):');
+    console.log(formatNodesBench(await nodesBench()));
     console.log(
       '\n(a) 15 runs after 2 warm-ups. (c) real fdatasync per group commit; "no encryption" is a bench-only mode of the same log.',
     );

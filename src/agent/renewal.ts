@@ -34,6 +34,25 @@ export const systemClock: Clock = {
 };
 
 /**
+ * A clock whose waits are `factor` times shorter while its time stays real: for tests that watch real daemons renew
+ * (a 1 h certificate renews every few seconds at factor 360) without touching certificates' validity or the
+ * defaults. Daemons take it only from the debug-only environment variable SHOAL_DEBUG_RENEWAL_SPEEDUP.
+ */
+export function acceleratedClock(factor: number): Clock {
+  return {
+    now: () => Date.now(),
+    setTimeout: (fn, ms) => systemClock.setTimeout(fn, ms / factor),
+    clearTimeout: (h) => systemClock.clearTimeout(h),
+  };
+}
+
+/** The renewal clock a daemon uses: the system's, or an accelerated one when SHOAL_DEBUG_RENEWAL_SPEEDUP is set. */
+export function renewalClock(env: NodeJS.ProcessEnv = process.env): Clock {
+  const factor = Number(env.SHOAL_DEBUG_RENEWAL_SPEEDUP);
+  return Number.isFinite(factor) && factor > 1 ? acceleratedClock(factor) : systemClock;
+}
+
+/**
  * How long from `nowMs` until the renewal, as swarmkit's calculateRandomExpiry: a whole number of minutes after
  * NotBefore, uniformly between 50% and 80% of the validity; 0 if that point has passed.
  */

@@ -26,6 +26,7 @@ import { InvalidKEKError, ManagerKeys } from '../manager/deks';
 import { generateUnlockKey, parseUnlockKey } from '../manager/encryption/unlock-key';
 import { DiskLogStorage } from '../log/wal/disk-storage';
 import { NodeServer } from '../manager/node-server';
+import { CertificateRenewer, renewalClock } from '../agent/renewal';
 import type { NodeCredentials } from '../transport/tls-config';
 import { joinError } from './join-errors';
 import { WorkerNode } from './worker';
@@ -65,6 +66,10 @@ export class SwarmNode {
   private listenAddr = '';
   /** This node when it joined as a worker. */
   private worker?: WorkerNode;
+  /** A manager's certificate, key and root as its node server presents them. */
+  private ownCredentials?: NodeCredentials;
+  /** Renews a manager's own certificate from its CA at 50–80% of its validity, as workers renew theirs. */
+  private renewer?: CertificateRenewer;
 
   constructor(
     private readonly dataRoot: string,
@@ -174,7 +179,22 @@ export class SwarmNode {
     this.watchUnlockKey(manager);
     // A change made while this node was down (or locked) is applied now.
     this.queueKEKUpdate(manager);
-    await this.listen(manager, keys);
+    this.ownCredentials = await this.credentials(keys);
+    await this.listen(manager, this.ownCredentials);
+    this.renewer = new CertificateRenewer({
+      current: () => this.ownCredentials!,
+      renew: () => this.issueOwnCertificate(manager),
+      // Through the key-file lane, so that a renewal and a KEK change never interleave their writes.
+      onRenewed: (next) =>
+        (this.kekWork = this.kekWork.then(async () => {
+          // A renewal that finishes after leave or shutdown must not write into a data root being cleared.
+          if (this.manager === manager) await this.useOwnCertificate(keys, next);
+        })),
+      onError: (err, retryInMs) =>
+        console.error(`shoal daemon: renewing the node certificate (next try in ${retryInMs} ms): ${String(err)}`),
+      clock: renewalClock(),
+    });
+    this.renewer.start();
   }
 
   private async credentials(keys: ManagerKeys): Promise<NodeCredentials> {
@@ -190,10 +210,10 @@ export class SwarmNode {
    * Opens the port other nodes join and report on. An address that cannot be bound (another daemon on 2377) leaves
    * this node a manager of its own, with one line in the log: nothing can join it until it restarts.
    */
-  private async listen(manager: Manager, keys: ManagerKeys): Promise<void> {
+  private async listen(manager: Manager, credentials: NodeCredentials): Promise<void> {
     const addr = this.listenAddr || '0.0.0.0:2377';
     try {
-      this.server = await NodeServer.start(manager, this.nodeId, await this.credentials(keys), addr);
+      this.server = await NodeServer.start(manager, this.nodeId, credentials, addr);
     } catch (err) {
       console.error(`shoal daemon: cannot listen for other nodes on ${addr}: ${(err as Error).message}`);
     }
@@ -246,17 +266,27 @@ export class SwarmNode {
 
   /** Issues this manager a certificate for a fresh key from the swarm's own CA (it is the CA). */
   private async renewOwnCertificate(manager: Manager, keys: ManagerKeys): Promise<void> {
+    await this.useOwnCertificate(keys, await this.issueOwnCertificate(manager));
+  }
+
+  private async issueOwnCertificate(manager: Manager): Promise<NodeCredentials> {
     const cluster = manager.store.list('cluster')[0];
     const { keyPem, certPem } = await issueManagerCertificate(
       { certPem: cluster.RootCA.CACert, keyPem: cluster.RootCA.CAKey },
       { nodeId: this.nodeId, clusterId: this.clusterId },
       cluster.Spec.CAConfig?.NodeCertExpiry,
     );
+    return { keyPem, certPem, rootCertPem: cluster.RootCA.CACert as PemCertificate };
+  }
+
+  /** Writes a new certificate and key and presents them from now on. */
+  private async useOwnCertificate(keys: ManagerKeys, next: NodeCredentials): Promise<void> {
     // Key first: a crash between the two leaves a key without its certificate, which the next
     // renewal repairs; the other order would leave a certificate whose key is lost.
-    await keys.replaceTLSKey(keyPem);
-    await writeFile(join(certificatesDir(this.dataRoot), 'swarm-node.crt'), certPem, { mode: 0o644 });
-    this.server?.setCredentials(await this.credentials(keys));
+    await keys.replaceTLSKey(next.keyPem);
+    await writeFile(join(certificatesDir(this.dataRoot), 'swarm-node.crt'), next.certPem, { mode: 0o644 });
+    this.ownCredentials = next;
+    this.server?.setCredentials(next);
   }
 
   init(req: InitRequest): Promise<string> {
@@ -399,6 +429,8 @@ export class SwarmNode {
   private async stop(): Promise<void> {
     this.unwatchCluster?.();
     this.unwatchCluster = undefined;
+    this.renewer?.stop();
+    this.renewer = undefined;
     await this.worker?.stop();
     this.worker = undefined;
     await this.server?.close();

@@ -7,7 +7,7 @@ import { Agent } from '../agent/agent';
 import type { Executor } from '../agent/exec/executor';
 import { joinSwarm } from '../agent/join';
 import { RemoteDispatcher } from '../agent/remote-dispatcher';
-import { CertificateRenewer, requestRenewal } from '../agent/renewal';
+import { CertificateRenewer, renewalClock, requestRenewal } from '../agent/renewal';
 import { parseNodeCertificate } from '../ca/certificate-info';
 import { KeyReadWriter } from '../ca/key-read-writer';
 import type { PemCertificate } from '../ca/pem';
@@ -108,6 +108,7 @@ export class WorkerNode {
       current: () => this.credentials,
       renew: (current) => requestRenewal(client, this.managerAddr, current),
       onRenewed: (next) => this.renewed(next),
+      clock: renewalClock(),
       onError: (err, retryInMs) =>
         console.error(`shoal daemon: renewing the node certificate (next try in ${retryInMs} ms): ${String(err)}`),
     });

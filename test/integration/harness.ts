@@ -22,8 +22,14 @@ export class TestDaemon {
   private proc?: ChildProcess;
   log = '';
 
-  /** Extra `shoal daemon` arguments (e.g. `--executor docker`), used by every start. */
-  constructor(readonly extraArgs: string[] = []) {}
+  /**
+   * Extra `shoal daemon` arguments (e.g. `--executor docker`), used by every start, and extra environment (e.g. a
+   * debug-only setting).
+   */
+  constructor(
+    readonly extraArgs: string[] = [],
+    readonly env: Record<string, string> = {},
+  ) {}
 
   async start(): Promise<void> {
     this.log = '';
@@ -42,6 +48,7 @@ export class TestDaemon {
       ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...this.env },
       },
     );
     this.proc.stdout!.on('data', (d) => (this.log += d));

@@ -1,4 +1,5 @@
 // Node addresses as `swarm init` and `swarm join` take them: IP, IP:port or an interface name.
+import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { ApiError } from '../api/errors';
 
@@ -31,4 +32,27 @@ export function advertiseAddr(given: string | undefined, port: number): { ip: st
     if (a) return { ip: a.address, port };
   }
   return { ip: '127.0.0.1', port };
+}
+
+/**
+ * Refuses an address this node cannot listen on (another swarm's port, a foreign IP) before `swarm init` creates
+ * anything, with Go's text as Docker prints it: `listen tcp 0.0.0.0:2377: bind: address already in use`.
+ */
+export function checkListenAddr(addr: string): Promise<void> {
+  const port = portOf(addr) ?? 2377;
+  const given = hostOf(addr).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const host = networkInterfaces()[given]?.find((a) => a.family === 'IPv4')?.address ?? given;
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      const why =
+        err.code === 'EADDRINUSE'
+          ? 'bind: address already in use'
+          : err.code === 'EADDRNOTAVAIL'
+            ? 'bind: cannot assign requested address'
+            : err.message;
+      reject(new ApiError(500, `listen tcp ${host}:${port}: ${why}`));
+    });
+    s.listen(port, host, () => s.close(() => resolve()));
+  });
 }

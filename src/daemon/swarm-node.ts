@@ -8,7 +8,7 @@ import type { ClusterObject } from '../store/objects';
 import type { StoreEvent } from '../store/memory-store';
 import type { ClusterInfo, InitRequest, JoinRequest, Node, SwarmInfo } from '../types/swarm';
 import { newId } from '../util/ids';
-import { advertiseAddr, hostOf, portOf } from './addr';
+import { advertiseAddr, checkListenAddr, hostOf, portOf } from './addr';
 import { goTime } from '../util/time';
 import { normalizeSwarmSpec } from '../manager/controlapi/cluster-spec';
 import {
@@ -303,6 +303,7 @@ export class SwarmNode {
     spec.EncryptionConfig = { AutoLockManagers: autolock };
     const listenPort = portOf(req.ListenAddr) ?? 2377;
     const advertise = advertiseAddr(req.AdvertiseAddr, listenPort);
+    await checkListenAddr(req.ListenAddr || `0.0.0.0:${listenPort}`);
 
     // Leftovers of an init that crashed halfway belong to no swarm.
     await removeSwarmFiles(this.dataRoot);

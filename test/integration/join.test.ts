@@ -204,3 +204,16 @@ test('node rm --force of a worker: its calls are refused from then on', async ()
   assert.equal(wi!.LocalNodeState, 'error');
   assert.match(wi!.Error, new RegExp(`node ${id} was removed from swarm`));
 });
+
+test('swarm init on an address another node listens on is refused and leaves the node outside any swarm', async () => {
+  const other = new TestDaemon();
+  await other.start();
+  try {
+    const r = other.shoal(['swarm', 'init', '--advertise-addr', '127.0.0.1', '--listen-addr', addr]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim(), `Error response from daemon: listen tcp ${addr}: bind: address already in use`);
+    assert.equal((await info(other)).LocalNodeState, 'inactive');
+  } finally {
+    await other.stop();
+  }
+});

@@ -159,7 +159,7 @@ async function startShoal(
   );
   await until(() => ping(sock), 'the shoal daemon', 30_000);
   const env = { ...process.env, SHOAL_HOST: `unix://${sock}` };
-  must(process.execPath, [RUN, 'swarm', 'init', '--advertise-addr', '127.0.0.1'], env);
+  must(process.execPath, [RUN, 'swarm', 'init', '--advertise-addr', '127.0.0.1', '--listen-addr', '127.0.0.1:0'], env);
   return { proc, env };
 }
 

@@ -60,7 +60,16 @@ export async function unlockBench(): Promise<UnlockFigures> {
   let d = startDaemon(dataRoot, sock);
   try {
     await until(async () => (await request(sock, 'GET', '/_ping')).status === 200, 'daemon');
-    const init = spawnSync(process.execPath, [RUN, 'swarm', 'init', '--autolock', '-H', `unix://${sock}`]);
+    const init = spawnSync(process.execPath, [
+      RUN,
+      'swarm',
+      'init',
+      '--autolock',
+      '--listen-addr',
+      '127.0.0.1:0',
+      '-H',
+      `unix://${sock}`,
+    ]);
     if (init.status !== 0) throw new Error(init.stderr.toString());
     const key = (JSON.parse((await request(sock, 'GET', '/swarm/unlockkey')).body) as { UnlockKey: string }).UnlockKey;
     // A log with some history: 2,000 small services (no tasks), then one service of 10 replicas.

@@ -1,5 +1,6 @@
 // Starts a real shoal daemon in a temporary folder and runs the real clients against it:
 // the shoal CLI (bin/run.js), the docker CLI (DOCKER_HOST) and dockerode.
+import { createServer } from 'node:net';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
@@ -31,8 +32,15 @@ export class TestDaemon {
     readonly env: Record<string, string> = {},
   ) {}
 
+  /**
+   * The port this daemon's `swarm init` listens on for other nodes when a test does not choose one: several
+   * daemons run at once here, and Docker (and shoal) refuse an init whose port (2377 by default) is taken.
+   */
+  nodePort = 0;
+
   async start(): Promise<void> {
     this.log = '';
+    if (!this.nodePort) this.nodePort = await freePort();
     this.proc = spawn(
       process.execPath,
       [
@@ -86,7 +94,14 @@ export class TestDaemon {
     return !!this.proc && this.proc.exitCode === null;
   }
 
+  /** `swarm init` without --listen-addr gets this daemon's own port. */
+  private withListenAddr(args: string[]): string[] {
+    if (args[0] !== 'swarm' || args[1] !== 'init' || args.some((a) => a.startsWith('--listen-addr'))) return args;
+    return [...args, '--listen-addr', `127.0.0.1:${this.nodePort}`];
+  }
+
   shoal(args: string[], input?: string): RunResult {
+    args = this.withListenAddr(args);
     const r = spawnSync(process.execPath, [BIN, ...args], {
       env: { ...process.env, SHOAL_HOST: `unix://${this.socket}` },
       input,
@@ -97,6 +112,7 @@ export class TestDaemon {
   }
 
   docker(args: string[], input?: string): RunResult {
+    args = this.withListenAddr(args);
     const r = spawnSync('docker', args, {
       env: { ...process.env, DOCKER_HOST: `unix://${this.socket}`, DOCKER_CONFIG: this.dir },
       input,
@@ -142,6 +158,18 @@ export class TestDaemon {
     if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.body}`);
     return JSON.parse(r.body) as T;
   }
+}
+
+/** A port nothing listens on now, on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,8 +3,7 @@
 // and its tasks run elsewhere; a removed node is refused.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { TestDaemon, eventually, sleep } from './harness';
+import { TestDaemon, eventually, sleep, freePort } from './harness';
 import { createRootCA, generateJoinToken } from '../../src/ca';
 import { MSG } from '../../src/api/errors';
 import type { Node, SwarmInfo, Task } from '../../src/types/swarm';
@@ -14,17 +13,6 @@ const w1 = new TestDaemon();
 const w2 = new TestDaemon();
 let addr = '';
 let token = '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const info = async (d: TestDaemon) => (await d.json<{ Swarm: SwarmInfo }>('GET', '/info')).Swarm;
 const nodes = () => manager.json<Node[]>('GET', '/nodes');

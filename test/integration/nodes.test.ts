@@ -4,9 +4,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { hostname } from 'node:os';
-import { TestDaemon, eventually, sleep } from './harness';
+import { TestDaemon, eventually, sleep, freePort } from './harness';
 import type { Node, SwarmInfo, Task } from '../../src/types/swarm';
 
 const manager = new TestDaemon();
@@ -14,17 +13,6 @@ const workers = [new TestDaemon(), new TestDaemon(), new TestDaemon()];
 const [w1, w2, w3] = workers;
 const ids = new Map<TestDaemon, string>();
 let managerId = '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const info = async (d: TestDaemon) => (await d.json<{ Swarm: SwarmInfo }>('GET', '/info')).Swarm;
 const nodes = () => manager.json<Node[]>('GET', '/nodes');

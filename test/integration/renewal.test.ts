@@ -7,27 +7,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
-import { TestDaemon, eventually } from './harness';
+import { TestDaemon, eventually, freePort } from './harness';
 import type { Node, SwarmInfo, Task } from '../../src/types/swarm';
 
 const DEBUG = { SHOAL_DEBUG_RENEWAL_SPEEDUP: '360' };
 const manager = new TestDaemon([], DEBUG);
 const worker = new TestDaemon([], DEBUG);
 let addr = '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const certFile = (d: TestDaemon, name: string) => join(d.dataRoot, 'certificates', name);
 const cert = (d: TestDaemon) => new X509Certificate(readFileSync(certFile(d, 'swarm-node.crt')));

@@ -29,7 +29,7 @@ before(async () => {
   await probe.start();
   try {
     const r = await probe.api('POST', '/swarm/init', {
-      ListenAddr: '0.0.0.0:2377',
+      ListenAddr: '127.0.0.1:0',
       AdvertiseAddr: '127.0.0.1',
       AutoLockManagers: true,
     });

@@ -24,28 +24,52 @@ function segments(dir: string): string[] {
     .map((f) => join(w, f));
 }
 
-test('a torn last record is cut off at every byte it could be cut at, and appending goes on', async (t) => {
+test('a torn last batch record is cut off at every byte it could be cut at, and appending goes on', async (t) => {
   const dir = tempDir(t);
   let s = await DiskLogStorage.open(dir, { deks: [dek] });
-  await s.append(range(1, 3));
-  // A batch: a crash can tear it anywhere, including between its records.
-  const last = entry(5, 'the last entry, a little longer than the others');
-  await s.append([entry(4), last]);
+  await s.append(range(1, 3), { term: 3, vote: 'a', commit: 1 });
   await s.close();
   const file = segments(dir).at(-1)!;
+  const start = statSync(file).size;
+  s = await DiskLogStorage.open(dir, { deks: [dek] });
+  // A batch with a hard state: a crash can tear it anywhere, including between its entries.
+  const last = entry(6, 'the last entry, a little longer than the others');
+  await s.append([entry(4), entry(5), last], { term: 4, vote: 'b', commit: 3 });
+  await s.close();
   const whole = readFileSync(file);
-  const lastRecord = 24 + last.data.length + 28;
-  const start = whole.length - lastRecord;
+  assert.ok(whole.length > start + 32 + 3 * 13 + 28);
 
   for (let cut = start; cut < whole.length; cut++) {
     writeFileSync(file, whole.subarray(0, cut));
     s = await DiskLogStorage.open(dir, { deks: [dek] });
-    assert.deepEqual((await s.load()).entries, range(1, 4), `cut at ${cut}`);
+    const loaded = await s.load();
+    assert.deepEqual(loaded.entries, range(1, 3), `cut at ${cut}`);
+    assert.deepEqual(loaded.hardState, { term: 3, vote: 'a', commit: 1 }, `cut at ${cut}`);
     assert.equal(statSync(file).size, start, `the file is truncated on disk (cut at ${cut})`);
-    await s.append([entry(5, `again ${cut}`)]);
+    await s.append([entry(4, `again ${cut}`)]);
     await s.close();
     s = await DiskLogStorage.open(dir, { deks: [dek] });
-    assert.deepEqual((await s.load()).entries, [...range(1, 4), entry(5, `again ${cut}`)]);
+    assert.deepEqual((await s.load()).entries, [...range(1, 3), entry(4, `again ${cut}`)]);
+    await s.close();
+    writeFileSync(file, whole);
+  }
+});
+
+test('a torn overwrite leaves the entries it would have replaced', async (t) => {
+  const dir = tempDir(t);
+  let s = await DiskLogStorage.open(dir, { deks: [dek] });
+  await s.append(range(1, 10));
+  await s.close();
+  const file = segments(dir)[0];
+  const before = statSync(file).size;
+  s = await DiskLogStorage.open(dir, { deks: [dek] });
+  await s.append([entry(6, 'six, term 4'), entry(7, 'seven, term 4')]);
+  await s.close();
+  const whole = readFileSync(file);
+  for (let cut = before; cut < whole.length; cut++) {
+    writeFileSync(file, whole.subarray(0, cut));
+    s = await DiskLogStorage.open(dir, { deks: [dek] });
+    assert.deepEqual((await s.load()).entries, range(1, 10), `cut at ${cut}`);
     await s.close();
   }
 });
@@ -58,7 +82,7 @@ test('a batch torn inside its first record loses the whole batch, nothing before
   await s.append(range(3, 3));
   await s.close();
   const file = segments(dir)[0];
-  for (const cut of [before + 1, before + 23, before + 24, before + 30]) {
+  for (const cut of [before + 1, before + 31, before + 32, before + 40]) {
     writeFileSync(file, readFileSync(file).subarray(0, cut));
     s = await DiskLogStorage.open(dir, { deks: [dek] });
     assert.deepEqual((await s.load()).entries, range(1, 2));

@@ -1,17 +1,26 @@
 // The manager's log on disk, after swarmkit's raft/wal-v3-encrypted and raft/snap-v3-encrypted:
 // segment files of entries and snapshot files of the whole state, every payload sealed with
-// AES-256-GCM under the data encryption key (DEK), index, term and framing authenticated with it.
+// AES-256-GCM under the data encryption key (DEK), indexes and framing authenticated with it.
+// Each append is one record: its entries (possibly overwriting a suffix of the log, as a Raft
+// follower does) and the hard state, sealed together, written with one write and one fdatasync.
 // See record.ts, file-header.ts, segment-file.ts and snapshot-file.ts for the formats.
 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LogEntry, LogStorage, Snapshot } from '../replicated-log';
+import {
+  entriesToStore,
+  type HardState,
+  type LoadedLog,
+  type LogEntry,
+  type LogStorage,
+  type Snapshot,
+} from '../replicated-log';
 import { ensurePrivateDir, removeTempFiles, syncDir } from './durable-fs';
 import { FILE_HEADER_BYTES } from './file-header';
 import { KeyRing } from './key-ring';
 import { readLogDir, type SegmentState, type SnapshotState } from './log-dir';
 import type { CipherName } from './payload-cipher';
-import { encodeRecords } from './record';
+import { encodeRecord } from './record';
 import { SEGMENT_DIR, SegmentWriter } from './segment-file';
 import { SNAPSHOT_DIR, writeSnapshotFile } from './snapshot-file';
 
@@ -32,11 +41,6 @@ export interface DiskLogStorageOptions {
   cipher?: CipherName;
 }
 
-interface Recovered {
-  snapshot?: Snapshot;
-  entries: LogEntry[];
-}
-
 /**
  * A LogStorage in a directory. Operations run one at a time, in call order. A failed append or
  * rekey leaves the storage refusing further writes, since the files' state is then unknown;
@@ -44,7 +48,10 @@ interface Recovered {
  */
 export class DiskLogStorage implements LogStorage {
   private writer?: SegmentWriter;
-  private recovered?: Recovered;
+  private recovered?: LoadedLog;
+  /** The last hard state appended, and the segment whose record holds it. */
+  private hardState?: HardState;
+  private hardStateFile?: string;
   private failure?: unknown;
   private closed = false;
   private lane: Promise<unknown> = Promise.resolve();
@@ -82,49 +89,44 @@ export class DiskLogStorage implements LogStorage {
       state.lastIndex,
       nextSeq,
     );
-    storage.recovered = { snapshot: state.newest, entries: state.entries };
+    storage.recovered = loaded(state.newest, state.entries, state.hardState);
+    storage.hardState = state.hardState;
+    storage.hardStateFile = state.hardStateFile;
     // Go on appending to the last segment only if it is under the key we write with and ends
-    // the log (a snapshot may end past it); otherwise the first append starts a new one.
+    // the log (a snapshot may end past it), and unless it is empty and was started for an
+    // overwrite (its first record must start at its first index); otherwise the first append
+    // starts a new one.
     const tail = state.segments.at(-1);
-    if (tail && tail.keyIdHex === ring.writer.keyIdHex && tail.lastIndex === state.lastIndex) {
+    const usable = tail && (tail.end > FILE_HEADER_BYTES || tail.firstIndex === tail.lastIndex + 1);
+    if (tail && usable && tail.keyIdHex === ring.writer.keyIdHex && tail.lastIndex === state.lastIndex) {
       storage.writer = await SegmentWriter.reopen(tail.file, tail, ring.writer, tail.end);
     }
     return storage;
   }
 
-  load(): Promise<Recovered> {
+  load(): Promise<LoadedLog> {
     return this.exclusive(async () => {
       if (this.closed) throw new Error('the raft log storage is closed');
       const r = this.recovered;
       this.recovered = undefined;
       if (r) return r;
       const state = await readLogDir(this.walDir, this.snapDir, this.ring, false);
-      return { snapshot: state.newest, entries: state.entries };
+      return loaded(state.newest, state.entries, state.hardState);
     });
   }
 
-  /** Writes `entries` (which must follow the log's last index) with one write and one fdatasync. */
-  append(entries: LogEntry[]): Promise<void> {
+  /**
+   * Writes `entries` and `hardState` as one record with one write and one fdatasync. The entries
+   * may start at any index up to one past the last: from an earlier one they overwrite, and every
+   * entry from there on is discarded. Entries the newest snapshot covers are left out.
+   */
+  append(entries: LogEntry[], hardState?: HardState): Promise<void> {
     return this.exclusive(async () => {
       this.checkWritable();
-      if (entries.length === 0) return;
-      entries.forEach((e, i) => {
-        if (e.index !== this.lastIndex + 1 + i) {
-          throw new Error(`cannot append entry ${e.index} to a raft log ending at ${this.lastIndex + i}`);
-        }
-      });
+      const kept = entriesToStore(entries, this.lastIndex, this.snapshotIndex());
+      if (kept.length === 0 && !hardState) return;
       this.recovered = undefined;
-      const records = encodeRecords(this.ring.writer, entries);
-      const writer = await this.writerFor(records.length);
-      try {
-        await writer.append(records);
-      } catch (err) {
-        this.failure = err;
-        throw err;
-      }
-      this.lastIndex = entries[entries.length - 1].index;
-      // The segment being appended to is always the last: only startSegment adds one.
-      this.segments[this.segments.length - 1].lastIndex = this.lastIndex;
+      await this.writeRecord(kept, hardState);
     });
   }
 
@@ -132,10 +134,12 @@ export class DiskLogStorage implements LogStorage {
   saveSnapshot(snapshot: Snapshot): Promise<void> {
     return this.exclusive(async () => {
       this.checkWritable();
-      const newest = Math.max(0, ...this.snapshots.map((s) => s.index));
+      const newest = this.snapshotIndex();
       if (snapshot.meta.index < newest) {
         throw new Error(`snapshot at ${snapshot.meta.index} is older than the one on disk at ${newest}`);
       }
+      // What open read is stale from here on: a later load reads the directory again.
+      this.recovered = undefined;
       const file = await writeSnapshotFile(this.snapDir, snapshot, this.ring.writer);
       this.recordSnapshot(file, snapshot.meta.index, this.ring.writer.keyIdHex);
       if (snapshot.meta.index > this.lastIndex) {
@@ -204,16 +208,51 @@ export class DiskLogStorage implements LogStorage {
     }
   }
 
-  /** The segment to append `bytes` to: the current one unless it is full or under an old key. */
-  private async writerFor(bytes: number): Promise<SegmentWriter> {
-    const w = this.writer;
-    const full = w !== undefined && w.bytes > FILE_HEADER_BYTES && w.bytes + bytes > this.segmentBytes;
-    if (w && !full && w.cipher === this.ring.writer) return w;
-    return this.startSegment();
+  private snapshotIndex(): number {
+    return Math.max(0, ...this.snapshots.map((s) => s.index));
   }
 
-  private async startSegment(): Promise<SegmentWriter> {
-    const id = { seq: this.nextSeq, firstIndex: this.lastIndex + 1 };
+  /** Appends one record (entries contiguous from at most lastIndex + 1, and/or a hard state), durably. */
+  private async writeRecord(entries: LogEntry[], hardState?: HardState): Promise<void> {
+    const firstIndex = entries.length > 0 ? entries[0].index : this.lastIndex + 1;
+    const record = encodeRecord(this.ring.writer, { prevLast: this.lastIndex, firstIndex, entries, hardState });
+    const writer = await this.writerFor(firstIndex, record.length);
+    try {
+      await writer.append(record);
+    } catch (err) {
+      this.failure = err;
+      throw err;
+    }
+    // The segment being appended to is always the last: only startSegment adds one.
+    const seg = this.segments[this.segments.length - 1];
+    if (entries.length > 0) {
+      // An overwrite: what any segment held from firstIndex on is gone from the log.
+      if (firstIndex <= this.lastIndex) for (const s of this.segments) s.liveTo = Math.min(s.liveTo, firstIndex - 1);
+      this.lastIndex = firstIndex + entries.length - 1;
+      seg.lastIndex = this.lastIndex;
+      seg.liveTo = this.lastIndex;
+    }
+    if (hardState) {
+      this.hardState = { ...hardState };
+      this.hardStateFile = writer.file;
+    }
+  }
+
+  /**
+   * The segment to append a record starting at `firstIndex` of `bytes` to: the current one
+   * unless it is full, under an old key, or starts after `firstIndex` (an overwrite reaching
+   * back before it: a segment never holds entries before its first index).
+   */
+  private async writerFor(firstIndex: number, bytes: number): Promise<SegmentWriter> {
+    const w = this.writer;
+    const full = w !== undefined && w.bytes > FILE_HEADER_BYTES && w.bytes + bytes > this.segmentBytes;
+    if (w && !full && w.cipher === this.ring.writer && firstIndex >= w.id.firstIndex) return w;
+    return this.startSegment(firstIndex);
+  }
+
+  /** Starts a segment whose first record will start at `firstIndex` (one past the last index unless it overwrites). */
+  private async startSegment(firstIndex = this.lastIndex + 1): Promise<SegmentWriter> {
+    const id = { seq: this.nextSeq, firstIndex };
     const w = await SegmentWriter.create(this.walDir, id, this.ring.writer);
     this.nextSeq++;
     await this.closeWriter();
@@ -222,7 +261,9 @@ export class DiskLogStorage implements LogStorage {
       ...id,
       file: w.file,
       keyIdHex: w.cipher.keyIdHex,
-      lastIndex: id.firstIndex - 1,
+      // An overwriting segment holds nothing yet, but the log still ends where it did.
+      lastIndex: this.lastIndex,
+      liveTo: id.firstIndex - 1,
       end: w.bytes,
     });
     return w;
@@ -240,14 +281,23 @@ export class DiskLogStorage implements LogStorage {
   }
 
   /**
-   * Deletes every snapshot but `keep`, and every segment whose entries are all at or before
-   * `index` except the one being appended to. Older snapshots are not kept: a damaged newest
-   * snapshot is an error, never a reason to fall back, and the segments to replay from an older
-   * one are gone.
+   * Deletes every snapshot but `keep`, and the segments from the first on whose entries still in
+   * the log are all at or before `index`, except the one being appended to. Older snapshots are not kept: a
+   * damaged newest snapshot is an error, never a reason to fall back, and the segments to replay
+   * from an older one are gone. The latest hard state is written again, to the current segment,
+   * before the segment holding it goes.
    */
   private async compact(index: number, keep: string): Promise<void> {
     const doomedSnapshots = this.snapshots.filter((s) => s.file !== keep);
-    const doomedSegments = this.segments.filter((s) => s.lastIndex <= index && s.file !== this.writer?.file);
+    const doomedSegments: SegmentState[] = [];
+    for (const s of this.segments) {
+      // Only a prefix: a segment's records follow on from those of the segments before it.
+      if (s.liveTo > index || s.file === this.writer?.file) break;
+      doomedSegments.push(s);
+    }
+    if (this.hardState && doomedSegments.some((s) => s.file === this.hardStateFile)) {
+      await this.writeRecord([], this.hardState);
+    }
     for (const s of doomedSegments) {
       await rm(s.file, { force: true });
       this.segments = this.segments.filter((x) => x !== s);
@@ -259,4 +309,10 @@ export class DiskLogStorage implements LogStorage {
     if (doomedSegments.length > 0) await syncDir(this.walDir);
     if (doomedSnapshots.length > 0) await syncDir(this.snapDir);
   }
+}
+
+function loaded(snapshot: Snapshot | undefined, entries: LogEntry[], hardState: HardState | undefined): LoadedLog {
+  const log: LoadedLog = { snapshot, entries };
+  if (hardState) log.hardState = { ...hardState };
+  return log;
 }

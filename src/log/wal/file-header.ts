@@ -20,7 +20,11 @@ import { CIPHER_CODES, cipherNameOf, KEY_ID_BYTES, type PayloadCipher } from './
 import { readU64, writeU64 } from './u64';
 
 export const FILE_HEADER_BYTES = 40;
-const FORMAT_VERSION = 1;
+/**
+ * 2: segment records hold a batch of entries and a hard state (record.ts); 1 held one entry per
+ * record. No reader of one version reads the other: a file of another version is refused whole.
+ */
+export const FORMAT_VERSION = 2;
 
 export type FileKind = 'segment' | 'snapshot';
 
@@ -55,7 +59,11 @@ export function decodeFileHeader(kind: FileKind, buf: Buffer, file: string, ring
   if (!buf.subarray(0, 8).equals(MAGIC[kind])) throw corrupt(`not a ${kind} file of a shoal raft log (bad magic)`);
   if (crc32(buf.subarray(0, 36)) !== buf.readUInt32BE(36)) throw corrupt(`${kind} file header checksum mismatch`);
   const version = buf.readUInt16BE(8);
-  if (version !== FORMAT_VERSION) throw corrupt(`unsupported ${kind} format version ${version}`);
+  if (version !== FORMAT_VERSION) {
+    throw corrupt(
+      `${kind} file is in format version ${version}; this version of shoal reads only version ${FORMAT_VERSION}`,
+    );
+  }
   const name = cipherNameOf(buf.readUInt8(10));
   // A reader set up for encryption refuses plain files outright: otherwise anyone able to write
   // the directory could feed it entries of their choosing.

@@ -1,10 +1,12 @@
 // Reads a log directory back: every snapshot and segment is authenticated, the newest snapshot
-// is chosen, and the entries after it are checked to run on without a gap. Files are not
-// skipped: one that fails is an error, not an older state silently recovered.
+// is chosen, and the records of the segments are replayed in order, as etcd's WAL is: each
+// starts where the one before left the log or earlier (an overwrite, which discards every entry
+// from its first index on), and the last hard state written wins. Files are not skipped: one that
+// fails is an error, not an older state silently recovered.
 
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { LogEntry, Snapshot } from '../replicated-log';
+import type { HardState, LogEntry, Snapshot } from '../replicated-log';
 import { truncateDurably } from './durable-fs';
 import { LogCorruptionError } from './errors';
 import type { KeyRing } from './key-ring';
@@ -14,8 +16,13 @@ import { parseSnapshotFileName, readSnapshotFile } from './snapshot-file';
 export interface SegmentState extends SegmentId {
   file: string;
   keyIdHex: string;
-  /** Index of its last entry; firstIndex - 1 while it holds none. */
+  /** Where the log ended after this segment's records; firstIndex - 1 while it holds none. */
   lastIndex: number;
+  /**
+   * Every entry it holds that is still in the log (not overwritten since) is at or before this:
+   * once a snapshot reaches it, the segment is needed no more.
+   */
+  liveTo: number;
   /** Where its complete records end. */
   end: number;
 }
@@ -31,10 +38,13 @@ export interface LogDirState {
   segments: SegmentState[];
   snapshots: SnapshotState[];
   newest?: Snapshot;
-  /** The entries after the newest snapshot. */
+  /** The entries after the newest snapshot, overwrites resolved. */
   entries: LogEntry[];
   /** The last index the log holds, in the newest snapshot or a segment. */
   lastIndex: number;
+  /** The last hard state written, and the segment that holds it. */
+  hardState?: HardState;
+  hardStateFile?: string;
 }
 
 /**
@@ -51,6 +61,8 @@ export async function readLogDir(
   const after = newest?.meta.index ?? 0;
   const segments: SegmentState[] = [];
   const entries: LogEntry[] = [];
+  let hardState: HardState | undefined;
+  let hardStateFile: string | undefined;
 
   const ids = (await readdir(walDir))
     .map((name) => ({ name, id: parseSegmentFileName(name) }))
@@ -66,37 +78,75 @@ export async function readLogDir(
       // A crash interrupted this write before it was acknowledged: its entries were never committed.
       if (repairTornTail) await truncateDurably(file, seg.end);
     }
-    const last = seg.records.at(-1)?.entry.index ?? id.firstIndex - 1;
-    const state: SegmentState = { ...id, file, keyIdHex: seg.cipher.keyIdHex, lastIndex: last, end: seg.end };
-    checkFollows(segments.at(-1), state, after);
-    segments.push(state);
-    for (const r of seg.records) if (r.entry.index > after) entries.push(r.entry);
+    const prev = segments.at(-1);
+    checkFollows(prev, file, id.firstIndex, after);
+    // Where the log ends before this segment: unknown for the first one (the segments before it
+    // were compacted away); past a gap the snapshot covers, just before the segment.
+    let last: number | undefined = prev && Math.max(prev.lastIndex, id.firstIndex - 1);
+    let liveTo = id.firstIndex - 1;
+    for (const r of seg.records) {
+      if (last !== undefined && r.prevLast !== last) {
+        const why = `record follows a log ending at ${r.prevLast}, but the log ends at ${last} there`;
+        throw new LogCorruptionError(file, r.offset, why);
+      }
+      last = r.prevLast;
+      if (r.entries.length > 0) {
+        if (r.firstIndex <= r.prevLast) {
+          for (const p of segments) p.liveTo = Math.min(p.liveTo, r.firstIndex - 1);
+          liveTo = Math.min(liveTo, r.firstIndex - 1);
+        }
+        // Entries hold after + 1 onwards without a gap: cut at the first one this record overwrites.
+        entries.length = Math.min(entries.length, Math.max(0, r.firstIndex - 1 - after));
+        for (const e of r.entries) {
+          if (e.index <= after) continue;
+          if (e.index !== after + 1 + entries.length) {
+            throw new LogCorruptionError(
+              file,
+              r.offset,
+              `entry index ${e.index} where ${after + 1 + entries.length} was expected`,
+            );
+          }
+          entries.push(e);
+        }
+        last = r.firstIndex + r.entries.length - 1;
+        liveTo = last;
+      }
+      if (r.hardState) {
+        hardState = r.hardState;
+        hardStateFile = file;
+      }
+    }
+    segments.push({
+      ...id,
+      file,
+      keyIdHex: seg.cipher.keyIdHex,
+      lastIndex: last ?? id.firstIndex - 1,
+      liveTo,
+      end: seg.end,
+    });
   }
   const lastIndex = Math.max(after, segments.at(-1)?.lastIndex ?? 0);
-  return { segments, snapshots, newest, entries, lastIndex };
+  return { segments, snapshots, newest, entries, lastIndex, hardState, hardStateFile };
 }
 
 /**
- * A segment starts one past where the one before it ends. A gap is allowed only where the
- * snapshot covers it: segments wholly before a snapshot are deleted, and a snapshot can end past
- * the entries (then the next segment starts after it).
+ * A segment starts at or before one past where the one before it leaves the log (before, when
+ * it was started by an overwrite). A gap is allowed only where the snapshot covers it: segments
+ * wholly before a snapshot are deleted, and a snapshot can end past the entries (then the next
+ * segment starts after it).
  */
-function checkFollows(prev: SegmentState | undefined, seg: SegmentState, snapshotIndex: number): void {
-  const missing = (from: number) => `entries ${from} to ${seg.firstIndex - 1} are missing`;
+function checkFollows(prev: SegmentState | undefined, file: string, firstIndex: number, snapshotIndex: number): void {
+  const missing = (from: number) => `entries ${from} to ${firstIndex - 1} are missing`;
   if (!prev) {
-    if (seg.firstIndex > snapshotIndex + 1) {
+    if (firstIndex > snapshotIndex + 1) {
       const before = snapshotIndex > 0 ? `the snapshot ends at ${snapshotIndex}` : 'there is no snapshot';
-      throw new LogCorruptionError(seg.file, 0, `${missing(snapshotIndex + 1)}: ${before}`);
+      throw new LogCorruptionError(file, 0, `${missing(snapshotIndex + 1)}: ${before}`);
     }
     return;
   }
-  if (seg.firstIndex === prev.lastIndex + 1) return;
-  if (seg.firstIndex <= prev.lastIndex) {
-    const why = `segment starts at index ${seg.firstIndex}, but ${basename(prev.file)} runs to ${prev.lastIndex}`;
-    throw new LogCorruptionError(seg.file, 0, why);
-  }
-  if (seg.firstIndex > snapshotIndex + 1) {
-    throw new LogCorruptionError(seg.file, 0, `${missing(prev.lastIndex + 1)} after ${basename(prev.file)}`);
+  if (firstIndex <= prev.lastIndex + 1) return;
+  if (firstIndex > snapshotIndex + 1) {
+    throw new LogCorruptionError(file, 0, `${missing(prev.lastIndex + 1)} after ${basename(prev.file)}`);
   }
 }
 

@@ -1,4 +1,4 @@
-// WAL segment files: a file header, then records (record.ts). Each is named
+// WAL segment files: a file header, then records (record.ts), one per append. Each is named
 // <sequence>-<first index>.wal in hex, so that names sort in log order; the header repeats both
 // numbers. A segment is created whole under a temporary name, so a segment file always has a
 // complete header; only its last record can be torn, and only in the last segment.
@@ -17,7 +17,10 @@ export const SEGMENT_DIR = 'wal-v3-encrypted';
 
 export interface SegmentId {
   seq: number;
-  /** Index of the segment's first entry: one past the log's last when the segment was started. */
+  /**
+   * Index of the segment's first entry: one past the log's last when the segment was started, or
+   * where the append that started it overwrites from.
+   */
   firstIndex: number;
 }
 
@@ -44,7 +47,12 @@ export interface SegmentContents {
   torn?: TornRecord;
 }
 
-/** Reads and authenticates a whole segment; its records must run on from `id.firstIndex` without a gap. */
+/**
+ * Reads and authenticates a whole segment. Its first record starts at `id.firstIndex`, none
+ * reaches back before it, and each starts from where the one before left the log (its prev last);
+ * where the log stood before the first record is for the caller to check against the segments
+ * before.
+ */
 export async function readSegment(file: string, id: SegmentId, ring: KeyRing): Promise<SegmentContents> {
   const buf = await readFile(file);
   const header = decodeFileHeader('segment', buf, file, ring);
@@ -53,12 +61,21 @@ export async function readSegment(file: string, id: SegmentId, ring: KeyRing): P
     throw new LogCorruptionError(file, 0, `segment header (${says}) does not match the file name`);
   }
   const { records, end, torn } = decodeRecords(buf, FILE_HEADER_BYTES, header.cipher, file);
-  let expected = id.firstIndex;
+  let last: number | undefined;
   for (const r of records) {
-    if (r.entry.index !== expected) {
-      throw new LogCorruptionError(file, r.offset, `entry index ${r.entry.index} where ${expected} was expected`);
+    if (last === undefined && r.firstIndex !== id.firstIndex) {
+      const why = `first record starts at index ${r.firstIndex}, but the segment at ${id.firstIndex}`;
+      throw new LogCorruptionError(file, r.offset, why);
     }
-    expected++;
+    if (r.firstIndex < id.firstIndex) {
+      const why = `record starts at index ${r.firstIndex}, before the segment's first index ${id.firstIndex}`;
+      throw new LogCorruptionError(file, r.offset, why);
+    }
+    if (last !== undefined && r.prevLast !== last) {
+      const why = `record follows a log ending at ${r.prevLast}, but the records before end it at ${last}`;
+      throw new LogCorruptionError(file, r.offset, why);
+    }
+    last = r.entries.length > 0 ? r.firstIndex + r.entries.length - 1 : r.prevLast;
   }
   return { cipher: header.cipher, records, end, torn };
 }

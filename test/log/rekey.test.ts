@@ -90,7 +90,10 @@ test('rekey refuses a snapshot that does not cover the whole log', async (t) => 
   const oldDek = randomBytes(32);
   await oldLog(dir, oldDek);
   const s = await DiskLogStorage.open(dir, { deks: [oldDek] });
-  await assert.rejects(s.rekey(randomBytes(32), stateAt(19)), /snapshot of the whole log: it ends at 20/);
+  await assert.rejects(
+    s.rekey(randomBytes(32), stateAt(19)),
+    /a tail that cover the whole log: it ends at 20, the snapshot at 19/,
+  );
   await s.append([entry(21)]);
   await s.close();
 });
@@ -217,4 +220,35 @@ test('rekey through SingleMemberLog.withSnapshot while proposals keep coming', a
   assert.deepEqual(sm2.data, expected(100));
   await log2.close();
   await again.close();
+});
+
+test('a Raft member rekeys with a tail it has not applied: the tail and the hard state survive under the new key only', async (t) => {
+  const root = tempRoot(t);
+  const dir = join(root, 'raft');
+  const oldDek = randomBytes(32);
+  const newDek = randomBytes(32);
+  await oldLog(dir, oldDek);
+  let s = await DiskLogStorage.open(dir, { deks: [oldDek, newDek] });
+  await s.load();
+  // Applied to 15; 16..20 are persisted (acknowledged to a leader) but not applied.
+  await s.append([], { term: 3, vote: 'node-b', commit: 17 });
+  await s.rekey(newDek, stateAt(15), range(16, 5), { term: 3, vote: 'node-b', commit: 17 });
+  await assert.rejects(
+    s.rekey(newDek, stateAt(15), range(16, 3)),
+    /rekey needs a snapshot and a tail that cover the whole log/,
+  );
+  await s.close();
+  assert.deepEqual([...new Set(headerKeyIds(dir))], [keyIdOf(newDek).toString('hex')]);
+  s = await DiskLogStorage.open(dir, { deks: [newDek] });
+  const loaded = await s.load();
+  assert.equal(loaded.snapshot?.meta.index, 15);
+  assert.deepEqual(
+    loaded.entries.map((e) => e.index),
+    [16, 17, 18, 19, 20],
+  );
+  assert.deepEqual(loaded.hardState, { term: 3, vote: 'node-b', commit: 17 });
+  await s.close();
+  s = await DiskLogStorage.open(dir, { deks: [newDek] });
+  assert.deepEqual(await replayed(s), expected(20));
+  await s.close();
 });

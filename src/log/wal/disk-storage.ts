@@ -156,14 +156,19 @@ export class DiskLogStorage implements LogStorage {
    * `snapshot` (which must cover every entry written) under the new key, a new segment under it,
    * then the older files. A crash at any point leaves a log that opens with both keys, holding the
    * same state; calling rekey again after reopening finishes the job.
+   *
+   * A Raft member may hold entries it has not applied yet (not yet committed, or committed and not
+   * yet applied): `tail`, the entries after the snapshot to the end of the log, is written again
+   * under the new key with `hardState`, so that nothing acknowledged to a leader is lost.
    */
-  rekey(dek: Buffer, snapshot: Snapshot): Promise<void> {
+  rekey(dek: Buffer, snapshot: Snapshot, tail: LogEntry[] = [], hardState?: HardState): Promise<void> {
     return this.exclusive(async () => {
       this.checkWritable();
       if (this.ring.cipher === 'none') throw new Error('a raft log without encryption has no key to change');
-      if (snapshot.meta.index < this.lastIndex) {
+      const end = tail.length ? tail[tail.length - 1].index : snapshot.meta.index;
+      if ((tail.length && tail[0].index !== snapshot.meta.index + 1) || end < this.lastIndex) {
         throw new Error(
-          `rekey needs a snapshot of the whole log: it ends at ${this.lastIndex}, the snapshot at ${snapshot.meta.index}`,
+          `rekey needs a snapshot and a tail that cover the whole log: it ends at ${this.lastIndex}, the snapshot at ${snapshot.meta.index}, the tail at ${end}`,
         );
       }
       this.recovered = undefined;
@@ -173,9 +178,12 @@ export class DiskLogStorage implements LogStorage {
       try {
         this.ring.useForWriting(cipher);
         this.recordSnapshot(file, snapshot.meta.index, cipher.keyIdHex);
+        // The tail is written again under the new key: the old segments' copies of it are no longer the log.
+        for (const seg of this.segments) seg.liveTo = Math.min(seg.liveTo, snapshot.meta.index);
         this.lastIndex = snapshot.meta.index;
         await this.startSegment();
-        // Every other file is now wholly covered by the snapshot, and so removed.
+        if (tail.length || hardState) await this.writeRecord(tail, hardState ?? this.hardState);
+        // Every other file is now wholly covered by the snapshot (and the tail written again), and so removed.
         await this.compact(snapshot.meta.index, file);
         this.ring.forgetOthers();
       } catch (err) {

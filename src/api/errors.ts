@@ -51,4 +51,6 @@ export const MSG = {
     'You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message. ',
   leaveLocked: 'Swarm is encrypted and locked. Please unlock it first or use `--force` to ignore this message.',
   outOfSequence: 'update out of sequence',
+  noLeader:
+    "The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online.",
 } as const;

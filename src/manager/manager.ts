@@ -1,6 +1,6 @@
 import { SingleMemberLog } from '../log/single-member-log';
 import { MemoryStorage } from '../log/memory-storage';
-import type { LogStorage, Snapshot } from '../log/replicated-log';
+import type { HardState, LogEntry, LogStorage, Snapshot } from '../log/replicated-log';
 import { MemoryStore } from '../store/memory-store';
 import { Orchestrator } from '../orchestrator/orchestrator';
 import { Scheduler } from '../scheduler/scheduler';
@@ -8,7 +8,8 @@ import { Dispatcher } from '../dispatcher/dispatcher';
 
 /** A storage that can rewrite the whole log under a new data encryption key (the disk log can). */
 export interface ManagerStorage extends LogStorage {
-  rekey?(dek: Buffer, snapshot: Snapshot): Promise<void>;
+  /** `tail`: entries after the snapshot still to keep (a Raft member's unapplied ones), with the hard state. */
+  rekey?(dek: Buffer, snapshot: Snapshot, tail?: LogEntry[], hardState?: HardState): Promise<void>;
   close?(): Promise<void>;
 }
 

@@ -14,8 +14,11 @@ export type NodeId = string;
  */
 export type EntryKind = 'normal' | 'conf-change';
 
-/** One log entry: a LogEntry (index, term, data) plus what kind of data it holds. */
-export interface Entry extends LogEntry {
+/**
+ * One log entry: a LogEntry's index, term and data, plus what kind of data it holds. (The disk log numbers kinds
+ * as etcd does, 0 and 1; the host maps between the two.)
+ */
+export interface Entry extends Omit<LogEntry, 'kind'> {
   kind: EntryKind;
 }
 

@@ -3,7 +3,6 @@
 // then ask for a certificate over TLS verified against that root. From then on the node speaks mutual TLS only.
 import {
   CA_SERVICE,
-  MSG_MANAGER_JOIN_UNSUPPORTED,
   NODE_CA_SERVICE,
   type GetRootCACertificateResponse,
   type IssueNodeCertificateRequest,
@@ -22,8 +21,6 @@ export interface JoinOptions {
   /** A manager's address, `host:port`. */
   remoteAddr: string;
   availability?: NodeAvailability;
-  /** Accept a manager certificate. Off until managers replicate the store through Raft. */
-  allowManager?: boolean;
   /** Tries at fetching the root CA while the manager is unreachable (swarmkit: 5, 2 s apart). */
   attempts?: number;
   retryDelayMs?: number;
@@ -105,6 +102,5 @@ export async function joinSwarm(opts: JoinOptions): Promise<JoinResult> {
   if (info.nodeId !== res.NodeID) {
     throw new Error(`the issued certificate is for node ${info.nodeId}, not ${res.NodeID}`);
   }
-  if (info.role === MANAGER_ROLE && !opts.allowManager) throw new Error(MSG_MANAGER_JOIN_UNSUPPORTED);
   return { keyPem, certPem, rootCertPem, nodeId: info.nodeId, role: info.role, clusterId: info.clusterId };
 }

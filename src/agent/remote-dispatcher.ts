@@ -1,6 +1,8 @@
 // A worker's task source: a dispatcher session with a manager over mutual TLS, as swarmkit's agent/session.go. The
 // session stream brings the node's tasks; heartbeats keep the node ready; status reports are batched per tick. A
-// broken session is reopened after a short wait, until stop() or until the manager says the node was removed.
+// broken session is reopened after a short wait, until stop() or until the manager says the node was removed. With
+// several managers the session is with the leader: a manager that is not the leader says where the leader is, and
+// a manager that does not answer is replaced by the next one the last session message named.
 import type { RpcClient, RpcStream } from '../transport/client';
 import { RpcError } from '../transport/errors';
 import type { Task, TaskStatus } from '../types/swarm';
@@ -21,8 +23,12 @@ import { StatusBatch } from '../dispatcher/status-batch';
 
 export interface RemoteDispatcherOptions {
   client: RpcClient;
-  /** The manager's address, host:port. */
+  /** The manager's address, host:port: the first one tried. */
   managerAddr: string;
+  /** Other managers remembered from earlier sessions, tried when the first does not answer. */
+  knownManagers?: string[];
+  /** The managers changed (a session message named others): for the worker to remember them. */
+  onManagers?(addrs: string[]): void;
   describe(): Promise<AgentDescription>;
   /** The manager refused this node for good (removed from the swarm). The session is not reopened. */
   onRemoved(err: RpcError): void;
@@ -44,8 +50,29 @@ export class RemoteDispatcher implements TaskSource {
   private heartbeatTimer?: NodeJS.Timeout;
   private heartbeatDue = 0;
   private readonly reports = new StatusBatch((batch) => this.send(batch));
+  /** The manager the session is (or will be) with. */
+  private addr: string;
 
-  constructor(private readonly opts: RemoteDispatcherOptions) {}
+  constructor(private readonly opts: RemoteDispatcherOptions) {
+    this.addr = opts.managerAddr;
+  }
+
+  /** After a failed session: the leader if the manager named it, else the next manager known. */
+  private moveOn(err: unknown): void {
+    const named = /the leader is at (\S+)/.exec(err instanceof Error ? err.message : '');
+    if (named) {
+      this.addr = named[1];
+      return;
+    }
+    const known = [
+      ...new Set(
+        [...this.managers.map((m) => m.Addr), this.opts.managerAddr, ...(this.opts.knownManagers ?? [])].filter(
+          Boolean,
+        ),
+      ),
+    ];
+    this.addr = known[(known.indexOf(this.addr) + 1) % known.length] ?? this.opts.managerAddr;
+  }
 
   serviceName(serviceId: string): string {
     return this.services.get(serviceId) ?? serviceId;
@@ -68,7 +95,7 @@ export class RemoteDispatcher implements TaskSource {
       try {
         const req: SessionRequest = { Description: await this.opts.describe() };
         const stream = this.opts.client.stream<SessionRequest, SessionMessage>(
-          this.opts.managerAddr,
+          this.addr,
           DISPATCHER_SERVICE,
           'Session',
           req,
@@ -80,7 +107,10 @@ export class RemoteDispatcher implements TaskSource {
           const fresh = msg.SessionID !== this.sessionId;
           this.sessionId = msg.SessionID;
           for (const [id, name] of Object.entries(msg.Services ?? {})) this.services.set(id, name);
+          const before = this.managers.map((m) => m.Addr).join(',');
           this.managers = msg.Managers ?? this.managers;
+          if (this.managers.map((m) => m.Addr).join(',') !== before)
+            this.opts.onManagers?.(this.managers.map((m) => m.Addr));
           this.setPeriod(msg.HeartbeatPeriod, fresh);
           onTasks(msg.Tasks ?? []);
         }
@@ -93,8 +123,8 @@ export class RemoteDispatcher implements TaskSource {
           break;
         }
         // One line per outage, not one per retry.
-        if (failures++ === 0)
-          console.error(`shoal agent: session with ${this.opts.managerAddr}: ${(err as Error).message}`);
+        if (failures++ === 0) console.error(`shoal agent: session with ${this.addr}: ${(err as Error).message}`);
+        this.moveOn(err);
       }
       clearTimeout(this.heartbeatTimer);
       this.sessionId = '';
@@ -124,7 +154,7 @@ export class RemoteDispatcher implements TaskSource {
     if (!sessionId || this.stopped) return;
     try {
       const res = await this.opts.client.call<HeartbeatRequest, HeartbeatResponse>(
-        this.opts.managerAddr,
+        this.addr,
         DISPATCHER_SERVICE,
         'Heartbeat',
         { SessionID: sessionId },
@@ -152,7 +182,7 @@ export class RemoteDispatcher implements TaskSource {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.opts.client.call<UpdateTaskStatusRequest, object>(
-          this.opts.managerAddr,
+          this.addr,
           DISPATCHER_SERVICE,
           'UpdateTaskStatus',
           { SessionID: this.sessionId, Updates },

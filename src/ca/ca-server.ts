@@ -48,15 +48,11 @@ export interface GetUnlockKeyResponse {
 }
 
 export const MSG_INVALID_JOIN_TOKEN = 'A valid join token is necessary to join this cluster';
-export const MSG_MANAGER_JOIN_UNSUPPORTED =
-  'joining as a manager needs several managers (Raft), which this version of shoal does not support yet';
 
 export interface CAServerOptions {
   /** The clock certificates are issued by; for tests. */
   now?: () => Date;
   newId?: () => string;
-  /** Accept the manager join token. Off until managers replicate the store through Raft. */
-  allowManagerJoin?: boolean;
 }
 
 const AVAILABILITIES: readonly string[] = ['active', 'pause', 'drain'];
@@ -141,9 +137,6 @@ export class CAServer {
       // A removed node trying to renew learns why, rather than being asked for a token.
       if (renewalRefusal && isRemovedRefusal(ctx.auth, trust)) throw renewalRefusal;
       throw new RpcError('InvalidArgument', MSG_INVALID_JOIN_TOKEN);
-    }
-    if (role === MANAGER_ROLE && !this.opts.allowManagerJoin) {
-      throw new RpcError('Unimplemented', MSG_MANAGER_JOIN_UNSUPPORTED);
     }
     const availability = req.Availability || 'active';
     if (!AVAILABILITIES.includes(availability)) {

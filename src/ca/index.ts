@@ -47,10 +47,4 @@ export type {
   IssueNodeCertificateRequest,
   IssueNodeCertificateResponse,
 } from './ca-server';
-export {
-  CAServer,
-  CA_SERVICE,
-  NODE_CA_SERVICE,
-  MSG_INVALID_JOIN_TOKEN,
-  MSG_MANAGER_JOIN_UNSUPPORTED,
-} from './ca-server';
+export { CAServer, CA_SERVICE, NODE_CA_SERVICE, MSG_INVALID_JOIN_TOKEN } from './ca-server';

@@ -9,6 +9,7 @@ import type { StoreEvent } from '../store/memory-store';
 import type { ClusterInfo, InitRequest, JoinRequest, Node, SwarmInfo } from '../types/swarm';
 import { newId } from '../util/ids';
 import { advertiseAddr, checkListenAddr, hostOf, portOf } from './addr';
+import type { NodeAvailability } from '../types/swarm';
 import { goTime } from '../util/time';
 import { normalizeSwarmSpec } from '../manager/controlapi/cluster-spec';
 import {
@@ -26,6 +27,10 @@ import { InvalidKEKError, ManagerKeys } from '../manager/deks';
 import { generateUnlockKey, parseUnlockKey } from '../manager/encryption/unlock-key';
 import { DiskLogStorage } from '../log/wal/disk-storage';
 import { NodeServer } from '../manager/node-server';
+import { ManagerPeers, MEMBERSHIP_SERVICE, type JoinRaftRequest, type JoinRaftResponse } from '../manager/raft/peers';
+import { raftTimingFromEnv } from '../manager/raft/raft-log';
+import { joinSwarm, type JoinResult } from '../agent/join';
+import { MANAGER_ROLE } from '../ca/node-cert';
 import { CertificateRenewer, renewalClock } from '../agent/renewal';
 import type { NodeCredentials } from '../transport/tls-config';
 import { joinError } from './join-errors';
@@ -66,6 +71,10 @@ export class SwarmNode {
   private listenAddr = '';
   /** This node when it joined as a worker. */
   private worker?: WorkerNode;
+  /** A manager's way to the other managers (Raft messages, joins). */
+  private peers?: ManagerPeers;
+  /** Where other nodes reach this one: ip:port. */
+  private advertise = '';
   /** A manager's certificate, key and root as its node server presents them. */
   private ownCredentials?: NodeCredentials;
   /** Renews a manager's own certificate from its CA at 50–80% of its validity, as workers renew theirs. */
@@ -110,6 +119,7 @@ export class SwarmNode {
       this.nodeId = id.nodeId;
       this.clusterId = id.clusterId;
       this.addr = hostOf(state.AdvertiseAddr);
+      this.advertise = state.AdvertiseAddr;
       this.listenAddr = state.ListenAddr;
       if (state.Role === 'worker') {
         // A worker's key file holds no DEK and is never encrypted: it is never locked.
@@ -151,23 +161,33 @@ export class SwarmNode {
   /** Opens the key file and the log, recovers the store, and starts the manager and the agent. */
   private async activate(kek: Buffer | undefined): Promise<void> {
     const keys = await ManagerKeys.load(this.keyFile, kek);
+    const peers = new ManagerPeers(await this.credentials(keys), this.nodeId, this.advertise);
     const storage = await DiskLogStorage.open(raftDir(this.dataRoot), { deks: keys.readDeks });
     let manager: Manager;
     try {
-      manager = await Manager.open({ storage });
+      manager = await Manager.open({
+        storage,
+        raft: { id: this.nodeId, transport: peers.transport, timing: raftTimingFromEnv() },
+      });
     } catch (err) {
+      peers.close();
       await storage.close();
       throw err;
     }
     // A rotation cut short by a crash is finished before anything else is written.
     await keys.finishRotation((dek) => manager.rekey(dek));
-    await this.refreshNodeDescription(manager);
-    await this.start(manager, keys);
+    await this.start(manager, keys, peers);
+    // Through the leader, which may take an election to appear: not something start-up waits for.
+    void this.refreshNodeDescription(manager).catch((err: Error) =>
+      console.error(`shoal daemon: updating this node's description: ${err.message}`),
+    );
   }
 
-  private async start(manager: Manager, keys: ManagerKeys): Promise<void> {
+  private async start(manager: Manager, keys: ManagerKeys, peers: ManagerPeers): Promise<void> {
     this.manager = manager;
     this.keys = keys;
+    this.peers = peers;
+    peers.follow(manager);
     manager.start();
     this.agent = new Agent(
       this.nodeId,
@@ -180,7 +200,7 @@ export class SwarmNode {
     // A change made while this node was down (or locked) is applied now.
     this.queueKEKUpdate(manager);
     this.ownCredentials = await this.credentials(keys);
-    await this.listen(manager, this.ownCredentials);
+    await this.listen(manager, this.ownCredentials, peers);
     this.renewer = new CertificateRenewer({
       current: () => this.ownCredentials!,
       renew: () => this.issueOwnCertificate(manager),
@@ -210,10 +230,10 @@ export class SwarmNode {
    * Opens the port other nodes join and report on. An address that cannot be bound (another daemon on 2377) leaves
    * this node a manager of its own, with one line in the log: nothing can join it until it restarts.
    */
-  private async listen(manager: Manager, credentials: NodeCredentials): Promise<void> {
+  private async listen(manager: Manager, credentials: NodeCredentials, peers: ManagerPeers): Promise<void> {
     const addr = this.listenAddr || '0.0.0.0:2377';
     try {
-      this.server = await NodeServer.start(manager, this.nodeId, credentials, addr);
+      this.server = await NodeServer.start(manager, this.nodeId, credentials, addr, peers);
     } catch (err) {
       console.error(`shoal daemon: cannot listen for other nodes on ${addr}: ${(err as Error).message}`);
     }
@@ -287,6 +307,7 @@ export class SwarmNode {
     await writeFile(join(certificatesDir(this.dataRoot), 'swarm-node.crt'), next.certPem, { mode: 0o644 });
     this.ownCredentials = next;
     this.server?.setCredentials(next);
+    this.peers?.setCredentials(next);
   }
 
   init(req: InitRequest): Promise<string> {
@@ -359,8 +380,21 @@ export class SwarmNode {
       Status: { State: 'ready', Addr: advertise.ip },
       ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: `${advertise.ip}:${advertise.port}` },
     };
+    const advertised = `${advertise.ip}:${advertise.port}`;
+    const peers = new ManagerPeers({ keyPem, certPem, rootCertPem: root.certPem }, nodeId, advertised);
     const storage = await DiskLogStorage.open(raftDir(this.dataRoot), { deks: keys.readDeks });
-    const manager = await Manager.open({ storage });
+    let manager: Manager;
+    try {
+      manager = await Manager.open({
+        storage,
+        raft: { id: nodeId, transport: peers.transport, bootstrap: true, timing: raftTimingFromEnv() },
+      });
+    } catch (err) {
+      peers.close();
+      await storage.close().catch(() => undefined);
+      await removeSwarmFiles(this.dataRoot);
+      throw err;
+    }
     try {
       await manager.store.update((tx) => {
         tx.create('cluster', cluster);
@@ -374,14 +408,16 @@ export class SwarmNode {
       await writeNodeState(this.dataRoot, state);
     } catch (err) {
       await manager.stop().catch(() => undefined);
+      peers.close();
       await removeSwarmFiles(this.dataRoot);
       throw err;
     }
     this.nodeId = nodeId;
     this.clusterId = clusterId;
     this.addr = advertise.ip;
+    this.advertise = advertised;
     this.listenAddr = req.ListenAddr || `0.0.0.0:${listenPort}`;
-    await this.start(manager, keys);
+    await this.start(manager, keys, peers);
     return nodeId;
   }
 
@@ -391,11 +427,18 @@ export class SwarmNode {
       if (!req.RemoteAddrs?.length) throw new ApiError(400, 'at least 1 RemoteAddr is required to join');
       if (req.Availability && !['active', 'pause', 'drain'].includes(req.Availability))
         throw new ApiError(400, `invalid Availability: "${req.Availability}"`);
+      const listen = req.ListenAddr || '0.0.0.0:2377';
       // Leftovers of a join that failed halfway belong to no swarm.
       await removeSwarmFiles(this.dataRoot);
       let worker: WorkerNode;
       try {
-        worker = await WorkerNode.join(this.dataRoot, this.executor, req);
+        const joined = await joinSwarm({
+          token: req.JoinToken ?? '',
+          remoteAddr: req.RemoteAddrs[0],
+          availability: (req.Availability || undefined) as NodeAvailability | undefined,
+        });
+        if (joined.role === MANAGER_ROLE) return await this.joinAsManager(req, joined, listen);
+        worker = await WorkerNode.join(this.dataRoot, this.executor, req, joined);
       } catch (err) {
         await removeSwarmFiles(this.dataRoot);
         throw joinError(err);
@@ -405,6 +448,64 @@ export class SwarmNode {
       this.clusterId = worker.clusterId;
       worker.start();
     });
+  }
+
+  /**
+   * The manager token made this node a manager: it keeps its own key file and DEK and an empty log, listens, asks the
+   * leader (through the manager it joined) to make it a voter, and then receives the log from the leader.
+   */
+  private async joinAsManager(req: JoinRequest, joined: JoinResult, listen: string): Promise<void> {
+    const adv = advertiseAddr(req.AdvertiseAddr, portOf(listen) ?? 2377);
+    await checkListenAddr(listen);
+    const advertised = `${adv.ip}:${adv.port}`;
+    const certDir = certificatesDir(this.dataRoot);
+    await mkdir(certDir, { recursive: true, mode: 0o700 });
+    const keys = await ManagerKeys.create(this.keyFile, joined.keyPem, undefined);
+    await writeFile(join(certDir, 'swarm-node.crt'), joined.certPem, { mode: 0o644 });
+    await writeFile(join(certDir, 'swarm-root-ca.crt'), joined.rootCertPem, { mode: 0o644 });
+    const creds = { keyPem: joined.keyPem, certPem: joined.certPem, rootCertPem: joined.rootCertPem };
+    const peers = new ManagerPeers(creds, joined.nodeId, advertised);
+    const storage = await DiskLogStorage.open(raftDir(this.dataRoot), { deks: keys.readDeks });
+    let manager: Manager;
+    try {
+      manager = await Manager.open({
+        storage,
+        raft: { id: joined.nodeId, transport: peers.transport, timing: raftTimingFromEnv() },
+      });
+    } catch (err) {
+      peers.close();
+      await storage.close().catch(() => undefined);
+      throw err;
+    }
+    this.nodeId = joined.nodeId;
+    this.clusterId = joined.clusterId;
+    this.addr = adv.ip;
+    this.advertise = advertised;
+    this.listenAddr = listen;
+    try {
+      // Listening first: the leader sends the log as soon as this node is a member.
+      await this.start(manager, keys, peers);
+      const res = await peers.client.call<JoinRaftRequest, JoinRaftResponse>(
+        req.RemoteAddrs![0],
+        MEMBERSHIP_SERVICE,
+        'Join',
+        { Addr: advertised },
+        { timeoutMs: 60_000 },
+      );
+      for (const m of res.Members ?? []) if (m.NodeID !== joined.nodeId) peers.transport.setAddr(m.NodeID, m.Addr);
+      await waitFor(
+        () => !!manager.store.get('nodes', joined.nodeId) && manager.store.list('cluster').length > 0,
+        60_000,
+      );
+      await writeNodeState(this.dataRoot, { ListenAddr: listen, AdvertiseAddr: advertised, Role: 'manager' });
+    } catch (err) {
+      await this.stop().catch(() => undefined);
+      this.nodeId = this.clusterId = this.addr = this.advertise = this.listenAddr = '';
+      throw err;
+    }
+    void this.refreshNodeDescription(manager).catch((err: Error) =>
+      console.error(`shoal daemon: updating this node's description: ${err.message}`),
+    );
   }
 
   leave(force: boolean): Promise<void> {
@@ -439,6 +540,8 @@ export class SwarmNode {
     await this.agent?.stop();
     await this.kekWork;
     await this.manager?.stop();
+    this.peers?.close();
+    this.peers = undefined;
     this.agent = undefined;
     this.manager = undefined;
     this.keys = undefined;
@@ -501,4 +604,13 @@ export function publicCluster(c: ClusterObject) {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const { RootCA, UnlockKey, BlacklistedCertificates, ...info } = c;
   return info;
+}
+
+/** Resolves once `ok()` holds, polling; rejects after `ms`. */
+async function waitFor(ok: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('timed out waiting for the swarm state from the leader');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent } from '../agent/agent';
 import type { Executor } from '../agent/exec/executor';
-import { joinSwarm } from '../agent/join';
+import { joinSwarm, type JoinResult } from '../agent/join';
 import { RemoteDispatcher } from '../agent/remote-dispatcher';
 import { CertificateRenewer, renewalClock, requestRenewal } from '../agent/renewal';
 import { parseNodeCertificate } from '../ca/certificate-info';
@@ -37,6 +37,8 @@ export class WorkerNode {
   private source?: RemoteDispatcher;
   private agent?: Agent;
   private renewer?: CertificateRenewer;
+  /** What swarm-state.json says; its RemoteAddrs follow the managers the sessions name. */
+  private state?: NodeState;
 
   private constructor(
     private readonly dataRoot: string,
@@ -51,13 +53,15 @@ export class WorkerNode {
   }
 
   /** Joins through the manager at RemoteAddrs[0] and writes the node's files; swarm-state.json last. */
-  static async join(dataRoot: string, executor: Executor, req: JoinRequest): Promise<WorkerNode> {
+  static async join(dataRoot: string, executor: Executor, req: JoinRequest, joined?: JoinResult): Promise<WorkerNode> {
     const managerAddr = req.RemoteAddrs![0];
-    const res = await joinSwarm({
-      token: req.JoinToken ?? '',
-      remoteAddr: managerAddr,
-      availability: (req.Availability || undefined) as NodeAvailability | undefined,
-    });
+    const res =
+      joined ??
+      (await joinSwarm({
+        token: req.JoinToken ?? '',
+        remoteAddr: managerAddr,
+        availability: (req.Availability || undefined) as NodeAvailability | undefined,
+      }));
     const f = files(dataRoot);
     await mkdir(f.dir, { recursive: true, mode: 0o700 });
     await f.key.write({ keyPem: res.keyPem }, undefined, 0);
@@ -73,7 +77,9 @@ export class WorkerNode {
     };
     await writeNodeState(dataRoot, state);
     const creds = { keyPem: res.keyPem, certPem: res.certPem, rootCertPem: res.rootCertPem };
-    return new WorkerNode(dataRoot, executor, creds, managerAddr, adv.ip);
+    const w = new WorkerNode(dataRoot, executor, creds, managerAddr, adv.ip);
+    w.state = state;
+    return w;
   }
 
   /** A restarted worker: its files, as join left them (or a renewal since). */
@@ -85,7 +91,9 @@ export class WorkerNode {
       certPem: (await readFile(f.cert, 'utf8')) as PemCertificate,
       rootCertPem: (await readFile(f.root, 'utf8')) as PemCertificate,
     };
-    return new WorkerNode(dataRoot, executor, creds, state.RemoteAddrs?.[0] ?? '', hostOf(state.AdvertiseAddr));
+    const w = new WorkerNode(dataRoot, executor, creds, state.RemoteAddrs?.[0] ?? '', hostOf(state.AdvertiseAddr));
+    w.state = state;
+    return w;
   }
 
   start(): void {
@@ -94,6 +102,13 @@ export class WorkerNode {
     const source = new RemoteDispatcher({
       client,
       managerAddr: this.managerAddr,
+      knownManagers: this.state?.RemoteAddrs,
+      onManagers: (addrs) => {
+        if (!this.state || addrs.length === 0) return;
+        // Remembered for the next start, so that a worker whose first manager is gone finds the others.
+        this.state = { ...this.state, RemoteAddrs: addrs };
+        void writeNodeState(this.dataRoot, this.state).catch(() => undefined);
+      },
       describe: () => this.describe(),
       onRemoved: (err) => {
         this.error = err.message;

@@ -54,3 +54,6 @@ export interface UpdateTaskStatusRequest {
 export const MSG_NODE_NOT_REGISTERED = 'node not registered';
 export const MSG_SESSION_INVALID = 'session invalid';
 export const MSG_TASK_NOT_ASSIGNED = 'cannot update a task not assigned this node';
+
+/** What a manager that is not the leader answers a worker's dispatcher call with (the leader's address follows). */
+export const MSG_NOT_LEADER = 'this manager is not the leader';

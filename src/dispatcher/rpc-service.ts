@@ -14,6 +14,7 @@ import {
   DISPATCHER_SERVICE,
   GRACE_PERIOD_MULTIPLIER,
   MSG_NODE_NOT_REGISTERED,
+  MSG_NOT_LEADER,
   MSG_SESSION_INVALID,
   MSG_TASK_NOT_ASSIGNED,
   type HeartbeatRequest,
@@ -37,13 +38,36 @@ export class DispatcherService {
   /** When each remote node is declared down unless it is heard from first. */
   private readonly deadlines = new Map<string, NodeJS.Timeout>();
   private stopped = false;
+  /** Only the leader holds sessions and watches heartbeats; other managers send workers to it. A lone one leads. */
+  private leading = true;
 
   constructor(
     private readonly store: MemoryStore,
     private readonly dispatcher: Dispatcher,
     /** This manager's node: its agent uses the dispatcher directly and has no heartbeats. */
     private readonly selfId: string,
+    /** Where the leader is, for the workers this manager sends there. */
+    private readonly leaderAddr: () => string | undefined = () => undefined,
   ) {}
+
+  /** The leader starts the heartbeat deadlines; a manager that stops leading ends its sessions. */
+  setLeading(leading: boolean): void {
+    if (leading === this.leading || this.stopped) return;
+    this.leading = leading;
+    if (leading) {
+      this.start();
+      return;
+    }
+    for (const t of this.deadlines.values()) clearTimeout(t);
+    this.deadlines.clear();
+    for (const s of this.sessions.values()) s.end(this.notLeader());
+    this.sessions.clear();
+  }
+
+  private notLeader(): RpcError {
+    const addr = this.leaderAddr();
+    return new RpcError('Unavailable', `${MSG_NOT_LEADER}${addr ? `; the leader is at ${addr}` : ''}`);
+  }
 
   register(server: RpcServer): void {
     server.serverStream<SessionRequest, SessionMessage>(DISPATCHER_SERVICE, 'Session', (req, sink, ctx) =>
@@ -59,8 +83,12 @@ export class DispatcherService {
 
   /** A manager that (re)starts gives every other node that is not down a grace period to open its session. */
   start(): void {
+    this.leading = true;
     for (const n of this.store.list('nodes')) {
-      if (n.ID !== this.selfId && n.Status.State !== 'down') this.expect(n.ID, this.graceMs());
+      // Managers are watched through Raft (see manager/raft/peers.ts), not heartbeats.
+      if (n.ID !== this.selfId && n.Spec.Role !== 'manager' && n.Status.State !== 'down') {
+        this.expect(n.ID, this.graceMs());
+      }
     }
   }
 
@@ -81,6 +109,7 @@ export class DispatcherService {
   }
 
   private caller(ctx: CallContext): string {
+    if (!this.leading) throw this.notLeader();
     const id = ctx.peer?.nodeId;
     if (!id) throw new RpcError('PermissionDenied', 'no verified caller');
     if (!this.store.get('nodes', id)) throw removed(id);

@@ -5,6 +5,7 @@ import { MemoryStore } from '../store/memory-store';
 import { Orchestrator } from '../orchestrator/orchestrator';
 import { Scheduler } from '../scheduler/scheduler';
 import { Dispatcher } from '../dispatcher/dispatcher';
+import { RaftLog, type RaftTiming, type RaftTransport } from './raft/raft-log';
 
 /** A storage that can rewrite the whole log under a new data encryption key (the disk log can). */
 export interface ManagerStorage extends LogStorage {
@@ -13,11 +14,22 @@ export interface ManagerStorage extends LogStorage {
   close?(): Promise<void>;
 }
 
+export interface ManagerRaftOptions {
+  /** This manager's node ID, its Raft member ID. */
+  id: string;
+  transport: RaftTransport;
+  /** A new swarm (swarm init): this manager is its only voter, and leads before open() returns. */
+  bootstrap?: boolean;
+  timing?: RaftTiming;
+}
+
 export interface ManagerOptions {
   /** Where the log lives; memory when not given (tests). */
   storage?: ManagerStorage;
   /** Raft.SnapshotInterval. */
   snapshotInterval?: number;
+  /** The log is Raft among managers; without it, a log of one member that needs no leader (tests, benchmarks). */
+  raft?: ManagerRaftOptions;
 }
 
 /**
@@ -29,10 +41,12 @@ export class Manager {
   readonly scheduler: Scheduler;
   readonly dispatcher: Dispatcher;
   private unfollow?: () => void;
+  private leading = false;
+  private readonly leadershipListeners = new Set<(leading: boolean) => void>();
 
   private constructor(
     readonly store: MemoryStore,
-    private readonly log: SingleMemberLog,
+    private readonly log: SingleMemberLog | RaftLog,
     private readonly storage: ManagerStorage,
   ) {
     this.orchestrator = new Orchestrator(store);
@@ -44,16 +58,68 @@ export class Manager {
   static async open(opts: ManagerOptions = {}): Promise<Manager> {
     const store = new MemoryStore();
     const storage = opts.storage ?? new MemoryStorage();
+    if (opts.raft) {
+      const r = opts.raft;
+      const log = await RaftLog.open(store, {
+        id: r.id,
+        storage,
+        timing: r.timing,
+        bootstrap: r.bootstrap,
+        snapshotInterval: opts.snapshotInterval,
+      });
+      store.attach(log);
+      log.start(r.transport);
+      if (r.bootstrap) {
+        try {
+          await log.waitForLeader(10_000);
+        } catch (err) {
+          await log.close();
+          throw err;
+        }
+      }
+      return new Manager(store, log, storage);
+    }
     const log = await SingleMemberLog.open(store, { storage, snapshotInterval: opts.snapshotInterval });
     store.attach(log);
     return new Manager(store, log, storage);
+  }
+
+  /** The Raft log among managers, when this manager has one. */
+  get raft(): RaftLog | undefined {
+    return this.log instanceof RaftLog ? this.log : undefined;
+  }
+
+  /** Whether this manager leads: it runs the orchestrator and the scheduler, and watches other nodes' heartbeats. */
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Called when this manager starts or stops leading. */
+  onLeadership(fn: (leading: boolean) => void): () => void {
+    this.leadershipListeners.add(fn);
+    return () => this.leadershipListeners.delete(fn);
   }
 
   /** Rewrites the log under a new data encryption key: a snapshot under it, then the old files go. */
   async rekey(dek: Buffer): Promise<void> {
     const storage = this.storage;
     if (!storage.rekey) throw new Error('this log storage cannot change its encryption key');
+    if (this.log instanceof RaftLog) return this.log.rekey(dek);
     await this.log.withSnapshot((snapshot) => storage.rekey!(dek, snapshot));
+  }
+
+  /** Starts or stops the components only the leader runs: two orchestrators would fight over every task. */
+  private setLeading(leading: boolean): void {
+    if (leading === this.leading) return;
+    this.leading = leading;
+    if (leading) {
+      this.orchestrator.start();
+      this.scheduler.start();
+    } else {
+      this.orchestrator.stop();
+      this.scheduler.stop();
+    }
+    for (const fn of this.leadershipListeners) fn(leading);
   }
 
   start(): void {
@@ -64,15 +130,23 @@ export class Manager {
     };
     follow();
     this.store.on('commit', follow);
-    this.unfollow = () => this.store.off('commit', follow);
-    this.orchestrator.start();
-    this.scheduler.start();
+    const raft = this.raft;
+    if (raft) {
+      const off = raft.onLeadership((soft) => this.setLeading(soft.role === 'leader'));
+      this.unfollow = () => {
+        this.store.off('commit', follow);
+        off();
+      };
+      this.setLeading(raft.isLeader());
+    } else {
+      this.unfollow = () => this.store.off('commit', follow);
+      this.setLeading(true);
+    }
   }
 
   async stop(): Promise<void> {
     this.unfollow?.();
-    this.orchestrator.stop();
-    this.scheduler.stop();
+    this.setLeading(false);
     await this.log.close();
     await this.storage.close?.();
   }

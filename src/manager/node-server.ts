@@ -1,7 +1,10 @@
 // A manager's port for other nodes (swarm init --listen-addr, 2377 by default): one RpcServer on mutual TLS with the
 // node's own credentials, serving the CA (join, renewal) and the dispatcher (sessions, heartbeats, task status),
-// each call checked by clusterAuthorizer.
+// each call checked by clusterAuthorizer; and, with several managers, Raft and RaftMembership.
+import { registerMembershipService, type ManagerPeers } from './raft/peers';
+import { registerRaftService } from './raft/transport';
 import { CAServer } from '../ca/ca-server';
+import { parseNodeCertificate } from '../ca/certificate-info';
 import { MemoryCAStore } from '../ca/ca-store';
 import { DispatcherService } from '../dispatcher/rpc-service';
 import { RpcServer } from '../transport/server';
@@ -13,23 +16,41 @@ export class NodeServer {
   private constructor(
     private readonly server: RpcServer,
     private readonly dispatcher: DispatcherService,
+    private readonly unwatch: () => void,
   ) {}
 
   /** Listens on `listenAddr` (host:port, [v6]:port). Rejects if the address cannot be bound. */
-  static async start(manager: Manager, nodeId: string, credentials: NodeCredentials, listenAddr: string) {
+  static async start(
+    manager: Manager,
+    nodeId: string,
+    credentials: NodeCredentials,
+    listenAddr: string,
+    peers?: ManagerPeers,
+  ) {
     const caStore = new MemoryCAStore(manager.store);
-    const clusterId = manager.store.list('cluster')[0]?.ID ?? '';
+    // From this node's own certificate: a manager that just joined has no store yet to read it from.
+    const clusterId = parseNodeCertificate(credentials.certPem).clusterId;
     const server = new RpcServer({
       credentials,
       authorize: clusterAuthorizer({ clusterId, isRemoved: (id) => caStore.isRemoved(id) }),
     });
     new CAServer(caStore).register(server);
-    const dispatcher = new DispatcherService(manager.store, manager.dispatcher, nodeId);
+    const leaderAddr = () => {
+      const leader = manager.raft?.leader();
+      return leader ? manager.store.get('nodes', leader)?.ManagerStatus?.Addr : undefined;
+    };
+    const dispatcher = new DispatcherService(manager.store, manager.dispatcher, nodeId, leaderAddr);
     dispatcher.register(server);
+    if (peers) {
+      registerRaftService(server, () => manager.raft, peers.transport);
+      registerMembershipService(server, () => manager, peers);
+    }
     const { host, port } = splitHostPort(listenAddr);
     await server.listen(port, host);
-    dispatcher.start();
-    return new NodeServer(server, dispatcher);
+    if (manager.isLeader) dispatcher.start();
+    else dispatcher.setLeading(false);
+    const unwatch = manager.onLeadership((leading) => dispatcher.setLeading(leading));
+    return new NodeServer(server, dispatcher, unwatch);
   }
 
   get port(): number | undefined {
@@ -42,6 +63,7 @@ export class NodeServer {
   }
 
   async close(): Promise<void> {
+    this.unwatch();
     this.dispatcher.stop();
     await this.server.close();
   }

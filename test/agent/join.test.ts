@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { generateJoinToken, parseNodeCertificate, verifyChain } from '../../src/ca';
-import { CAServer, MSG_MANAGER_JOIN_UNSUPPORTED, NODE_CA_SERVICE } from '../../src/ca/ca-server';
+import { CAServer, NODE_CA_SERVICE } from '../../src/ca/ca-server';
 import { MemoryCAStore } from '../../src/ca/ca-store';
 import { MSG_FIPS_REQUIRED, fetchPinnedRoot, joinSwarm } from '../../src/agent/join';
 import { clusterAuthorizer } from '../../src/manager/authz';
@@ -89,13 +89,9 @@ describe('joining', () => {
     );
   });
 
-  test('the manager token is refused, clearly, until managers have Raft', async () => {
-    await assert.rejects(
-      joinSwarm({ token: tokens(swarm.store).manager, remoteAddr: real.addr, ...quick }),
-      (err: unknown) =>
-        err instanceof RpcError && err.code === 'Unimplemented' && err.desc === MSG_MANAGER_JOIN_UNSUPPORTED,
-    );
-    assert.match(MSG_MANAGER_JOIN_UNSUPPORTED, /joining as a manager needs several managers \(Raft\)/);
+  test('the manager token makes a manager: its certificate says so', async () => {
+    const r = await joinSwarm({ token: tokens(swarm.store).manager, remoteAddr: real.addr, ...quick });
+    assert.equal(r.role, 'swarm-manager');
   });
 
   test('a malformed token fails before any connection', async () => {

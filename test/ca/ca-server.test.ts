@@ -2,12 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createNodeKeyAndCSR, createRootCA, generateJoinToken, parseNodeCertificate, verifyChain } from '../../src/ca';
-import {
-  CAServer,
-  MSG_INVALID_JOIN_TOKEN,
-  MSG_MANAGER_JOIN_UNSUPPORTED,
-  type IssueNodeCertificateResponse,
-} from '../../src/ca/ca-server';
+import { CAServer, MSG_INVALID_JOIN_TOKEN, type IssueNodeCertificateResponse } from '../../src/ca/ca-server';
 import {
   MemoryCAStore,
   REMOVED_NODE_GRACE_MS,
@@ -130,14 +125,13 @@ describe('over the wire', () => {
     assert.equal(swarm.store.count('nodes'), before);
   });
 
-  test('the manager token is refused until managers have Raft; nothing is created', async () => {
-    const before = swarm.store.count('nodes');
-    await rejectsRpc(
-      anon().call(addr, 'NodeCA', 'IssueNodeCertificate', { CSR: await csr(), Token: tokens(swarm.store).manager }),
-      'Unimplemented',
-      MSG_MANAGER_JOIN_UNSUPPORTED,
-    );
-    assert.equal(swarm.store.count('nodes'), before);
+  test('the manager token gets a manager certificate and a manager node', async () => {
+    const res = await anon().call<object, IssueNodeCertificateResponse>(addr, 'NodeCA', 'IssueNodeCertificate', {
+      CSR: await csr(),
+      Token: tokens(swarm.store).manager,
+    });
+    assert.equal(parseNodeCertificate(res.Certificate).role, 'swarm-manager');
+    assert.equal(swarm.store.get('nodes', res.NodeID)?.Spec.Role, 'manager');
   });
 
   test('renewal over mutual TLS: same node ID, new key, role from the store; the body cannot pick the node', async () => {

@@ -94,7 +94,6 @@ async function cluster(t: { after(fn: () => Promise<void> | void): void }, n = 3
   const ids = Array.from({ length: n }, (_, i) => `node-${i}`);
   const members: Member[] = [];
   const first = await startMember(net, ids[0], join(root, ids[0]), randomBytes(32), true, snapshotInterval);
-  first.log.campaignIfAlone();
   members.push(first);
   await until(() => first.log.isLeader(), 5000, 'the first member to lead');
   for (const id of ids.slice(1)) {

@@ -115,6 +115,9 @@ export class RaftLog implements ReplicatedLog {
   private failure?: unknown;
   private readonly leaderListeners = new Set<(soft: SoftState) => void>();
   private readonly confListeners = new Set<(cc: ConfChange) => void>();
+  /** What was committed when this member started; a lone voter campaigns once it has applied that much. */
+  private readonly startCommit: number;
+  private triedAlone = false;
 
   private constructor(
     private readonly sm: StateMachine,
@@ -132,6 +135,7 @@ export class RaftLog implements ReplicatedLog {
     this.applied = mem.snapshot().meta.index;
     this.snapshotIndex = this.applied;
     this.snapshotInterval = opts.snapshotInterval ?? 10000;
+    this.startCommit = mem.initialState().hardState.commit;
   }
 
   /**
@@ -170,8 +174,8 @@ export class RaftLog implements ReplicatedLog {
     this.schedule();
   }
 
-  /** After the first loop has applied the bootstrap entries, a single voter need not wait an election timeout. */
-  campaignIfAlone(): void {
+  /** A single voter (a new swarm, a one-manager swarm restarted) need not wait an election timeout. */
+  private campaignIfAlone(): void {
     const st = this.node.status();
     if (st.voters.length === 1 && st.voters[0] === this.opts.id && st.role !== 'leader') {
       this.node.campaign();
@@ -396,6 +400,11 @@ export class RaftLog implements ReplicatedLog {
       if (rd.softState) this.leadershipChanged(rd.softState);
       for (const fn of [...this.appliedListeners]) fn();
       await this.maybeSnapshot();
+      if (!this.triedAlone && this.applied >= this.startCommit) {
+        // The configuration is known once what was committed before the restart is applied again.
+        this.triedAlone = true;
+        this.campaignIfAlone();
+      }
     }
   }
 
@@ -546,4 +555,13 @@ export class RaftLog implements ReplicatedLog {
     while (this.running) await this.running;
     this.failAll(new Error('the replicated log is closed'));
   }
+}
+
+/**
+ * Docker's timing (1 s ticks: elections after 10–20 s), or shorter ticks from the debug-only environment variable
+ * SHOAL_DEBUG_RAFT_TICK_MS, for tests that kill leaders.
+ */
+export function raftTimingFromEnv(env: NodeJS.ProcessEnv = process.env): RaftTiming {
+  const tickMs = Number(env.SHOAL_DEBUG_RAFT_TICK_MS);
+  return Number.isFinite(tickMs) && tickMs >= 10 ? { ...DEFAULT_TIMING, tickMs } : DEFAULT_TIMING;
 }

@@ -1,0 +1,148 @@
+// Three managers and a worker, each its own daemon on 127.0.0.1, agreeing through Raft over mutual TLS: managers
+// join with the manager token, writes on any manager reach the leader, a killed leader is replaced within three
+// election timeouts with nothing lost, and a restarted manager catches up. Raft ticks are 100 ms here (the
+// debug-only SHOAL_DEBUG_RAFT_TICK_MS), so an election timeout is 1–2 s instead of Docker's 10–20 s.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestDaemon, eventually, freePort } from './harness';
+import type { Node, Service, SwarmInfo, Task } from '../../src/types/swarm';
+
+const TICK_MS = 100;
+const ELECTION_TIMEOUT_MS = 2 * 10 * TICK_MS; // the longest: electionTick randomised in [10, 20) ticks
+const env = { SHOAL_DEBUG_RAFT_TICK_MS: String(TICK_MS) };
+const managers = [new TestDaemon([], env), new TestDaemon([], env), new TestDaemon([], env)];
+const worker = new TestDaemon([], env);
+const addrs: string[] = [];
+
+const info = async (d: TestDaemon) => (await d.json<{ Swarm: SwarmInfo }>('GET', '/info')).Swarm;
+const services = (d: TestDaemon) => d.json<Service[]>('GET', '/services');
+const running = async (d: TestDaemon, service: string) =>
+  (await d.json<Task[]>('GET', `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [service] }))}`)).filter(
+    (t) => t.Status.State === 'running' && t.DesiredState === 'running',
+  );
+
+/** The manager each live manager believes leads, once they all agree. */
+async function agreedLeader(live: TestDaemon[]): Promise<string> {
+  return (await eventually(
+    async () => {
+      const seen = new Set<string>();
+      for (const d of live) {
+        const ns = await d.json<Node[]>('GET', '/nodes').catch(() => undefined);
+        const leader = ns?.find((n) => n.ManagerStatus?.Leader);
+        if (!leader) return undefined;
+        seen.add(leader.ID);
+      }
+      return seen.size === 1 ? [...seen][0] : undefined;
+    },
+    20_000,
+    'the managers to agree on a leader',
+  ))!;
+}
+
+before(async () => {
+  await Promise.all([...managers, worker].map((d) => d.start()));
+  for (let i = 0; i < 3; i++) addrs.push(`127.0.0.1:${await freePort()}`);
+  const init = managers[0].shoal(['swarm', 'init', '--advertise-addr', addrs[0], '--listen-addr', addrs[0]]);
+  assert.equal(init.code, 0, init.stderr);
+});
+after(() => Promise.all([...managers, worker].map((d) => d.stop())));
+
+test('two managers join with the manager token; node ls shows a leader and two reachable managers', async () => {
+  const token = managers[0].shoal(['swarm', 'join-token', '-q', 'manager']).stdout.trim();
+  for (const i of [1, 2]) {
+    const r = managers[i].shoal([
+      'swarm',
+      'join',
+      '--token',
+      token,
+      '--advertise-addr',
+      addrs[i],
+      '--listen-addr',
+      addrs[i],
+      addrs[0],
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'This node joined a swarm as a manager.\n');
+  }
+  const wtoken = managers[0].shoal(['swarm', 'join-token', '-q', 'worker']).stdout.trim();
+  assert.equal(worker.shoal(['swarm', 'join', '--token', wtoken, addrs[1]]).code, 0);
+
+  let last: string[] = [];
+  await eventually(
+    async () => {
+      const ls = managers[2].shoal(['node', 'ls', '--format', '{{.ManagerStatus}} {{.Status}}']);
+      const rows = (last = ls.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.trim())
+        .sort());
+      return JSON.stringify(rows) === JSON.stringify(['Leader Ready', 'Reachable Ready', 'Reachable Ready', 'Ready'])
+        ? rows
+        : undefined;
+    },
+    20_000,
+    'node ls with a leader, two reachable managers and a worker',
+  ).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(last)}`));
+  const i = await info(managers[1]);
+  assert.equal(i.ControlAvailable, true);
+  assert.equal(i.Managers, 3);
+  assert.deepEqual(i.RemoteManagers!.map((m) => m.Addr).sort(), [...addrs].sort());
+  const text = managers[1].shoal(['info']).stdout;
+  assert.match(text, /Managers: 3/);
+});
+
+test('writes on any manager reach the leader and every manager reads them', async () => {
+  const leaderId = await agreedLeader(managers);
+  const follower = (
+    await Promise.all(managers.map(async (d) => ((await info(d)).NodeID === leaderId ? undefined : d)))
+  ).find((d) => d)!;
+  const c = follower.shoal(['service', 'create', '--name', 'web', '--replicas', '4', 'busybox', 'sleep', '600']);
+  assert.equal(c.code, 0, c.stderr);
+  for (const d of managers)
+    assert.deepEqual(
+      (await services(d)).map((s) => s.Spec.Name),
+      ['web'],
+    );
+  await eventually(async () => ((await running(follower, 'web')).length === 4 ? true : undefined));
+});
+
+test('kill -9 the leader: another is elected within three election timeouts, and nothing is lost', async () => {
+  const leaderId = await agreedLeader(managers);
+  const ids = await Promise.all(managers.map(async (d) => (await info(d)).NodeID));
+  const leader = managers[ids.indexOf(leaderId)];
+  const rest = managers.filter((d) => d !== leader);
+  await leader.halt('SIGKILL');
+  const t0 = Date.now();
+  const next = await eventually(
+    async () => {
+      for (const d of rest) {
+        const ns = await d.json<Node[]>('GET', '/nodes').catch(() => undefined);
+        const l = ns?.find((n) => n.ManagerStatus?.Leader && n.ID !== leaderId);
+        if (l) return l.ID;
+      }
+      return undefined;
+    },
+    3 * ELECTION_TIMEOUT_MS + 5000,
+    'a new leader',
+  );
+  const elected = Date.now() - t0;
+  assert.ok(next);
+  assert.ok(elected <= 3 * ELECTION_TIMEOUT_MS + 2000, `elected after ${elected} ms`);
+  const c = rest[0].shoal(['service', 'create', '--name', 'after', '--replicas', '2', 'busybox', 'sleep', '600']);
+  assert.equal(c.code, 0, c.stderr);
+  for (const d of rest) assert.deepEqual((await services(d)).map((s) => s.Spec.Name).sort(), ['after', 'web']);
+  // The worker follows the new leader: the new service's tasks run, some on it.
+  await eventually(async () => ((await running(rest[1], 'after')).length === 2 ? true : undefined), 20_000);
+
+  // The old leader comes back as a follower and catches up.
+  await leader.start();
+  await eventually(
+    async () => {
+      const names = (await services(leader).catch(() => [] as Service[])).map((s) => s.Spec.Name).sort();
+      return JSON.stringify(names) === JSON.stringify(['after', 'web']) ? true : undefined;
+    },
+    20_000,
+    'the restarted manager to catch up',
+  );
+  await agreedLeader(managers);
+});

@@ -28,6 +28,8 @@ export interface RemoteDispatcherOptions {
   onRemoved(err: RpcError): void;
   /** How long to wait before reopening a broken session. */
   retryMs?: number;
+  /** Every session message, before its tasks are handed on: the root CA and the certificate state it carries. */
+  onMessage?(msg: SessionMessage): void;
 }
 
 const isRemoval = (err: unknown) =>
@@ -44,6 +46,8 @@ export class RemoteDispatcher implements TaskSource {
   private heartbeatTimer?: NodeJS.Timeout;
   private heartbeatDue = 0;
   private readonly reports = new StatusBatch((batch) => this.send(batch));
+  /** Set by restart(): the session ending is wanted, and the next one opens at once. */
+  private restarting = false;
 
   constructor(private readonly opts: RemoteDispatcherOptions) {}
 
@@ -54,6 +58,17 @@ export class RemoteDispatcher implements TaskSource {
   watch(_nodeId: string, onTasks: (tasks: Task[]) => void): () => void {
     void this.run(onTasks);
     return () => this.stop();
+  }
+
+  /**
+   * Opens a new session, so that the manager hears this node's description anew (a renewed certificate, a new trust
+   * root), as swarmkit's agent does when its TLS info changes. Tasks are not touched: the new session brings the
+   * same ones.
+   */
+  restart(): void {
+    if (this.stopped || !this.stream) return;
+    this.restarting = true;
+    this.stream.cancel();
   }
 
   stop(): void {
@@ -77,6 +92,7 @@ export class RemoteDispatcher implements TaskSource {
         for await (const msg of stream) {
           if (this.stopped) break;
           failures = 0;
+          this.opts.onMessage?.(msg);
           const fresh = msg.SessionID !== this.sessionId;
           this.sessionId = msg.SessionID;
           for (const [id, name] of Object.entries(msg.Services ?? {})) this.services.set(id, name);
@@ -86,6 +102,12 @@ export class RemoteDispatcher implements TaskSource {
         }
       } catch (err) {
         if (this.stopped) break;
+        if (this.restarting) {
+          this.restarting = false;
+          clearTimeout(this.heartbeatTimer);
+          this.sessionId = '';
+          continue;
+        }
         if (isRemoval(err)) {
           this.stopped = true;
           clearTimeout(this.heartbeatTimer);

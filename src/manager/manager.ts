@@ -5,6 +5,8 @@ import { MemoryStore } from '../store/memory-store';
 import { Orchestrator } from '../orchestrator/orchestrator';
 import { Scheduler } from '../scheduler/scheduler';
 import { Dispatcher } from '../dispatcher/dispatcher';
+import { RootRotationReconciler } from './ca-reconciler';
+import type { NodeCredentials } from '../transport/tls-config';
 
 /** A storage that can rewrite the whole log under a new data encryption key (the disk log can). */
 export interface ManagerStorage extends LogStorage {
@@ -21,13 +23,16 @@ export interface ManagerOptions {
 
 /**
  * A manager's moving parts: the replicated log and the store it feeds, and the components
- * that watch the store (orchestrator, scheduler, dispatcher), as swarmkit's manager package.
+ * that watch the store (orchestrator, scheduler, dispatcher, root rotation reconciler), as swarmkit's manager package.
  */
 export class Manager {
   readonly orchestrator: Orchestrator;
   readonly scheduler: Scheduler;
   readonly dispatcher: Dispatcher;
+  readonly rootRotation: RootRotationReconciler;
   private unfollow?: () => void;
+  /** This manager's own certificate and key (set by the node once it has them): what it presents to external CAs. */
+  tlsCredentials?: () => NodeCredentials | undefined;
 
   private constructor(
     readonly store: MemoryStore,
@@ -37,6 +42,7 @@ export class Manager {
     this.orchestrator = new Orchestrator(store);
     this.scheduler = new Scheduler(store);
     this.dispatcher = new Dispatcher(store);
+    this.rootRotation = new RootRotationReconciler(store);
   }
 
   /** Recovers the store from the storage's snapshot and entries, then opens the log for proposals. */
@@ -66,12 +72,14 @@ export class Manager {
     this.unfollow = () => this.store.off('commit', follow);
     this.orchestrator.start();
     this.scheduler.start();
+    this.rootRotation.start();
   }
 
   async stop(): Promise<void> {
     this.unfollow?.();
     this.orchestrator.stop();
     this.scheduler.stop();
+    await this.rootRotation.stop();
     await this.log.close();
     await this.storage.close?.();
   }

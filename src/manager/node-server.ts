@@ -2,6 +2,7 @@
 // node's own credentials, serving the CA (join, renewal) and the dispatcher (sessions, heartbeats, task status),
 // each call checked by clusterAuthorizer.
 import { CAServer } from '../ca/ca-server';
+import { ExternalCAClient } from '../ca/external-ca';
 import { MemoryCAStore } from '../ca/ca-store';
 import { DispatcherService } from '../dispatcher/rpc-service';
 import { RpcServer } from '../transport/server';
@@ -23,7 +24,10 @@ export class NodeServer {
       credentials,
       authorize: clusterAuthorizer({ clusterId, isRemoved: (id) => caStore.isRemoved(id) }),
     });
-    new CAServer(caStore).register(server);
+    // External CAs are signed through with this manager's certificate as it stands (renewed, rotated).
+    new CAServer(caStore, {
+      externalCA: new ExternalCAClient(() => manager.tlsCredentials?.() ?? credentials),
+    }).register(server);
     const dispatcher = new DispatcherService(manager.store, manager.dispatcher, nodeId);
     dispatcher.register(server);
     const { host, port } = splitHostPort(listenAddr);

@@ -34,6 +34,8 @@ export interface RemoteDispatcherOptions {
   onRemoved(err: RpcError): void;
   /** How long to wait before reopening a broken session. */
   retryMs?: number;
+  /** Every session message, before its tasks are handed on: the root CA and the certificate state it carries. */
+  onMessage?(msg: SessionMessage): void;
 }
 
 const isRemoval = (err: unknown) =>
@@ -52,6 +54,8 @@ export class RemoteDispatcher implements TaskSource {
   private readonly reports = new StatusBatch((batch) => this.send(batch));
   /** The manager the session is (or will be) with. */
   private addr: string;
+  /** Set by restart(): the session ending is wanted, and the next one opens at once. */
+  private restarting = false;
 
   constructor(private readonly opts: RemoteDispatcherOptions) {
     this.addr = opts.managerAddr;
@@ -83,6 +87,17 @@ export class RemoteDispatcher implements TaskSource {
     return () => this.stop();
   }
 
+  /**
+   * Opens a new session, so that the manager hears this node's description anew (a renewed certificate, a new trust
+   * root), as swarmkit's agent does when its TLS info changes. Tasks are not touched: the new session brings the
+   * same ones.
+   */
+  restart(): void {
+    if (this.stopped || !this.stream) return;
+    this.restarting = true;
+    this.stream.cancel();
+  }
+
   stop(): void {
     this.stopped = true;
     clearTimeout(this.heartbeatTimer);
@@ -104,6 +119,7 @@ export class RemoteDispatcher implements TaskSource {
         for await (const msg of stream) {
           if (this.stopped) break;
           failures = 0;
+          this.opts.onMessage?.(msg);
           const fresh = msg.SessionID !== this.sessionId;
           this.sessionId = msg.SessionID;
           for (const [id, name] of Object.entries(msg.Services ?? {})) this.services.set(id, name);
@@ -116,6 +132,12 @@ export class RemoteDispatcher implements TaskSource {
         }
       } catch (err) {
         if (this.stopped) break;
+        if (this.restarting) {
+          this.restarting = false;
+          clearTimeout(this.heartbeatTimer);
+          this.sessionId = '';
+          continue;
+        }
         if (isRemoval(err)) {
           this.stopped = true;
           clearTimeout(this.heartbeatTimer);

@@ -3,9 +3,9 @@
 //
 // Issuance is synchronous: IssueNodeCertificate signs and returns the certificate in its reply, where swarmkit
 // records a pending request in the node object and has the caller poll NodeCertificateStatus while a signer loop
-// signs it. That indirection exists for external CAs (signing may take retries); shoal signs with the root key it
-// holds, so it cannot be pending, and the node object (the Engine API's Node) carries no certificate fields.
-import { timingSafeEqual } from 'node:crypto';
+// signs it. With an external CA a renewal that cannot be signed now is recorded in the node (Certificate.Status
+// PENDING or FAILED, with why) and refused with that reason; the node's renewer tries again with backoff. A join
+// that cannot be signed creates no node.
 import { ANY_NODE, authorizePeer, type ClusterTrust } from '../manager/authz';
 import { RpcError } from '../transport/errors';
 import type { PeerAuth } from '../transport/identity';
@@ -14,9 +14,10 @@ import type { NodeAvailability } from '../types/swarm';
 import { newId } from '../util/ids';
 import { NodeIdTakenError, type CACluster, type CAStore } from './ca-store';
 import { joinTokenMatches } from './join-token';
-import { MANAGER_ROLE, WORKER_ROLE, issueNodeCertificate, publicKeyFromCSR, type NodeRole } from './node-cert';
+import { ExternalCAError, type ExternalCAClient } from './external-ca';
+import { MANAGER_ROLE, WORKER_ROLE, publicKeyFromCSR, type NodeRole } from './node-cert';
+import { NodeCertificateSigner } from './node-signer';
 import type { PemCertificate, PemCertificateRequest } from './pem';
-import { RootCA } from './root-ca';
 
 export const CA_SERVICE = 'CA';
 export const NODE_CA_SERVICE = 'NodeCA';
@@ -53,6 +54,8 @@ export interface CAServerOptions {
   /** The clock certificates are issued by; for tests. */
   now?: () => Date;
   newId?: () => string;
+  /** Signs through the swarm's external CAs, presenting this manager's certificate. */
+  externalCA?: ExternalCAClient;
 }
 
 const AVAILABILITIES: readonly string[] = ['active', 'pause', 'drain'];
@@ -67,7 +70,7 @@ function tokenRole(token: string, tokens: CACluster['joinTokens']): NodeRole | u
 }
 
 export class CAServer {
-  private signer?: { cert: string; key: string; rootCA: Promise<RootCA> };
+  private readonly signer: NodeCertificateSigner;
   private readonly now: () => Date;
   private readonly newId: () => string;
 
@@ -77,6 +80,7 @@ export class CAServer {
   ) {
     this.now = opts.now ?? (() => new Date());
     this.newId = opts.newId ?? newId;
+    this.signer = new NodeCertificateSigner(opts.externalCA, this.now);
   }
 
   /** Adds CA/GetRootCACertificate, CA/GetUnlockKey and NodeCA/IssueNodeCertificate to `server`. */
@@ -144,16 +148,21 @@ export class CAServer {
     }
     await checkCSR(csr);
 
-    // Up to 3 retries on an ID collision, as swarmkit.
+    // Up to 3 retries on an ID collision, as swarmkit. The certificate is signed before the node is recorded, so
+    // that a join an external CA cannot sign leaves no node behind (it would hold up a root rotation).
     for (let attempt = 0; ; attempt++) {
       const nodeId = this.newId();
+      if (this.store.node(nodeId)) {
+        if (attempt < 3) continue;
+        throw new NodeIdTakenError(nodeId);
+      }
+      const certificate = await this.signOrRefuse(cluster, nodeId, role, csr);
       try {
         await this.store.createNode({ id: nodeId, role, availability, addr: ctx.remoteAddress });
       } catch (err) {
         if (err instanceof NodeIdTakenError && attempt < 3) continue;
         throw err;
       }
-      const certificate = await this.sign(cluster, nodeId, role, csr);
       return { NodeID: nodeId, NodeMembership: 'accepted', Certificate: certificate };
     }
   }
@@ -162,40 +171,44 @@ export class CAServer {
     const node = this.store.node(nodeId);
     if (!node) throw new RpcError('NotFound', `node ${nodeId} not found when attempting to renew certificate`);
     await checkCSR(csr);
-    const certificate = await this.sign(cluster, node.id, node.role, csr);
+    let certificate: PemCertificate;
+    try {
+      certificate = await this.signOrRefuse(cluster, node.id, node.role, csr);
+    } catch (err) {
+      if (err instanceof SigningRefusal) await this.store.setCertificateStatus(node.id, err.status);
+      throw err;
+    }
+    await this.store.setCertificateStatus(node.id, { State: 'ISSUED' });
     return { NodeID: node.id, NodeMembership: 'accepted', Certificate: certificate };
   }
 
-  private async sign(cluster: CACluster, nodeId: string, role: NodeRole, csrPem: string): Promise<PemCertificate> {
-    const rootCA = await this.rootCA(cluster);
-    return issueNodeCertificate({
-      rootCA,
-      csrPem,
-      nodeId,
-      role,
-      clusterId: cluster.id,
-      expiryNs: cluster.nodeCertExpiryNs,
-      now: this.now(),
-    });
-  }
-
-  /** The loaded signer, reloaded when the cluster's root or key changes (CA rotation). */
-  private rootCA(cluster: CACluster): Promise<RootCA> {
-    const s = this.signer;
-    if (s && sameString(s.cert, cluster.caCert) && sameString(s.key, cluster.caKey)) return s.rootCA;
-    const rootCA = RootCA.load(cluster.caCert, cluster.caKey);
-    this.signer = { cert: cluster.caCert, key: cluster.caKey, rootCA };
-    rootCA.catch(() => {
-      if (this.signer?.rootCA === rootCA) this.signer = undefined;
-    });
-    return rootCA;
+  /** The signed chain, or a SigningRefusal saying whether the request stays pending or failed, and why. */
+  private async signOrRefuse(cluster: CACluster, nodeId: string, role: NodeRole, csrPem: string) {
+    try {
+      return await this.signer.sign(
+        { rootCA: cluster.rootCA, externalCAs: cluster.externalCAs },
+        { csrPem, identity: { nodeId, role, clusterId: cluster.id }, expiryNs: cluster.nodeCertExpiryNs },
+      );
+    } catch (err) {
+      if (!(err instanceof ExternalCAError)) throw err;
+      throw new SigningRefusal(err);
+    }
   }
 }
 
-function sameString(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+/** An external CA gave no certificate: recoverable failures leave the request pending, the others fail it. */
+class SigningRefusal extends RpcError {
+  readonly status: { State: 'PENDING' | 'FAILED'; Err: string };
+  constructor(err: ExternalCAError) {
+    const state = err.recoverable ? 'PENDING' : 'FAILED';
+    super(
+      err.recoverable ? 'Unavailable' : 'Internal',
+      err.recoverable
+        ? `certificate signing request is pending: the external CA could not sign it: ${err.message}`
+        : `certificate signing request failed: ${err.message}`,
+    );
+    this.status = { State: state, Err: err.message };
+  }
 }
 
 function isRemovedRefusal(auth: PeerAuth, trust: ClusterTrust): boolean {

@@ -1,8 +1,8 @@
 // What the CA server reads and writes in the cluster's state, as an interface, and its form over the MemoryStore.
 import { ExistsError } from '../store/errors';
 import type { MemoryStore } from '../store/memory-store';
-import type { ClusterObject } from '../store/objects';
-import type { Node, NodeAvailability } from '../types/swarm';
+import type { ClusterObject, ClusterRootCA } from '../store/objects';
+import type { ExternalCA, Node, NodeAvailability } from '../types/swarm';
 import { goTime } from '../util/time';
 import { DEFAULT_NODE_CERT_EXPIRY_NS, MANAGER_ROLE, WORKER_ROLE, type NodeRole } from './node-cert';
 import type { PemCertificate, PemPrivateKey } from './pem';
@@ -12,6 +12,10 @@ export interface CACluster {
   /** The root bundle exactly as stored (join tokens pin its digest). */
   caCert: PemCertificate;
   caKey: PemPrivateKey;
+  /** The whole root state: a rotation in progress, if any, decides what signs. */
+  rootCA: ClusterRootCA;
+  /** Spec.CAConfig.ExternalCAs. */
+  externalCAs: ExternalCA[] | undefined;
   joinTokens: { worker: string; manager: string };
   /** Spec.CAConfig.NodeCertExpiry: the lifetime of certificates issued from now on. */
   nodeCertExpiryNs: number | undefined;
@@ -48,6 +52,8 @@ export interface CAStore {
   createNode(node: NewCANode): Promise<void>;
   /** Whether `node rm` removed this node: its certificate, though valid, no longer admits it. */
   isRemoved(nodeId: string): boolean;
+  /** Records where the node's certificate stands (issued; pending or failed with why). */
+  setCertificateStatus(nodeId: string, status: NonNullable<Node['Certificate']>['Status']): Promise<void>;
 }
 
 // ---- removed nodes ---------------------------------------------------------
@@ -111,6 +117,8 @@ export class MemoryCAStore implements CAStore {
       id: c.ID,
       caCert: c.RootCA.CACert,
       caKey: c.RootCA.CAKey,
+      rootCA: c.RootCA,
+      externalCAs: c.Spec.CAConfig?.ExternalCAs,
       joinTokens: { worker: c.RootCA.JoinTokens.Worker, manager: c.RootCA.JoinTokens.Manager },
       nodeCertExpiryNs: c.Spec.CAConfig?.NodeCertExpiry,
       unlockKey: c.Spec.EncryptionConfig?.AutoLockManagers ? c.UnlockKey : '',
@@ -126,6 +134,16 @@ export class MemoryCAStore implements CAStore {
   isRemoved(nodeId: string): boolean {
     const c = this.clusterObject();
     return !!c?.BlacklistedCertificates && Object.prototype.hasOwnProperty.call(c.BlacklistedCertificates, nodeId);
+  }
+
+  async setCertificateStatus(nodeId: string, status: NonNullable<Node['Certificate']>['Status']): Promise<void> {
+    await this.store.retryUpdate((tx) => {
+      const n = tx.get('nodes', nodeId);
+      if (!n) return;
+      const cur = n.Certificate?.Status;
+      if (cur?.State === status.State && cur.Err === status.Err) return;
+      tx.update('nodes', { ...n, Certificate: { Status: status } });
+    });
   }
 
   async createNode(n: NewCANode): Promise<void> {
@@ -148,6 +166,7 @@ export class MemoryCAStore implements CAStore {
           TLSInfo: cluster?.TLSInfo ?? {},
         },
         Status: { State: 'unknown', Addr: n.addr },
+        Certificate: { Status: { State: 'ISSUED' } },
       };
       tx.create('nodes', node);
     });

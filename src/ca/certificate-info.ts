@@ -77,6 +77,19 @@ export function tlsInfoFor(rootCertPem: PemCertificate): Required<TLSInfo> {
   };
 }
 
+/**
+ * The TLSInfo a node reports (swarmkit's NodeTLSInfo): the root it trusts, and the issuer of its certificate, whose
+ * key is found among the certificates after the leaf or the trusted roots ('' if neither has it).
+ */
+export function nodeTLSInfo(certPem: PemCertificate, trustRootPem: PemCertificate): Required<TLSInfo> {
+  const info = parseNodeCertificate(certPem, trustRootPem);
+  return {
+    TrustRoot: trustRootPem,
+    CertIssuerSubject: info.issuerSubjectDer.toString('base64'),
+    CertIssuerPublicKey: info.issuerPublicKeyDer?.toString('base64') ?? '',
+  };
+}
+
 function validAt(c: NodeX509Certificate, at: Date): boolean {
   const t = at.getTime();
   return new Date(c.validFrom).getTime() <= t && t <= new Date(c.validTo).getTime();
@@ -84,8 +97,10 @@ function validAt(c: NodeX509Certificate, at: Date): boolean {
 
 /**
  * Whether `certPem` (a leaf, optionally followed by intermediates) chains to one of the roots in `rootPem`,
- * like swarmkit's ValidateCertChain: each certificate is signed by the next, the last by a root, and every
- * certificate on the path, root included, is valid at `at`. Unparseable input is simply not valid.
+ * like swarmkit's ValidateCertChain: each certificate is signed by the next, and every certificate on the path,
+ * root included, is valid at `at`. As Go's chain building does, the path may end early at any certificate a root
+ * issued: during a root rotation a leaf comes with the new root cross-signed by the old one, and a node that
+ * trusts only the new root must accept it through its leaf alone. Unparseable input is simply not valid.
  */
 export function verifyChain(certPem: PemCertificate, rootPem: PemCertificate, at: Date = new Date()): boolean {
   try {
@@ -94,11 +109,13 @@ export function verifyChain(certPem: PemCertificate, rootPem: PemCertificate, at
     if (chain.length === 0 || roots.length === 0) return false;
     for (let i = 0; i < chain.length; i++) {
       if (!validAt(chain[i], at)) return false;
+      if (roots.some((r) => r.ca && validAt(r, at) && chain[i].checkIssued(r) && chain[i].verify(r.publicKey))) {
+        return true;
+      }
       const parent = chain[i + 1];
-      if (parent && !(parent.ca && chain[i].checkIssued(parent) && chain[i].verify(parent.publicKey))) return false;
+      if (!parent || !(parent.ca && chain[i].checkIssued(parent) && chain[i].verify(parent.publicKey))) return false;
     }
-    const last = chain[chain.length - 1];
-    return roots.some((r) => r.ca && validAt(r, at) && last.checkIssued(r) && last.verify(r.publicKey));
+    return false;
   } catch {
     return false;
   }

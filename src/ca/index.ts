@@ -28,7 +28,7 @@ export {
   issueNodeCertificate,
 } from './node-cert';
 export type { NodeCertificateInfo } from './certificate-info';
-export { parseNodeCertificate, tlsInfoFor, verifyChain } from './certificate-info';
+export { nodeTLSInfo, parseNodeCertificate, tlsInfoFor, verifyChain } from './certificate-info';
 export type { JoinToken, ParsedJoinToken } from './join-token';
 export { generateJoinToken, parseJoinToken, rootCADigest, joinTokenPinsRoot, joinTokenMatches } from './join-token';
 export { checkRootBundle, checkIssuedCertificate } from './issued';

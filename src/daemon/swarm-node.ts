@@ -17,7 +17,9 @@ import {
   createNodeKeyAndCSR,
   generateJoinToken,
   issueNodeCertificate,
+  nodeTLSInfo,
   parseNodeCertificate,
+  rootCADigest,
   tlsInfoFor,
   type PemCertificate,
   type PemPrivateKey,
@@ -31,6 +33,9 @@ import { ManagerPeers, MEMBERSHIP_SERVICE, type JoinRaftRequest, type JoinRaftRe
 import { raftTimingFromEnv } from '../manager/raft/raft-log';
 import { joinSwarm, type JoinResult } from '../agent/join';
 import { MANAGER_ROLE } from '../ca/node-cert';
+import { ExternalCAError, ExternalCAClient } from '../ca/external-ca';
+import { NodeCertificateSigner } from '../ca/node-signer';
+import { managerTrustBundle } from '../ca/root-rotation';
 import { CertificateRenewer, renewalClock } from '../agent/renewal';
 import type { NodeCredentials } from '../transport/tls-config';
 import { joinError } from './join-errors';
@@ -200,7 +205,10 @@ export class SwarmNode {
     // A change made while this node was down (or locked) is applied now.
     this.queueKEKUpdate(manager);
     this.ownCredentials = await this.credentials(keys);
+    manager.tlsCredentials = () => this.ownCredentials;
     await this.listen(manager, this.ownCredentials, peers);
+    // A rotation that moved on while this node was down: its trust and reported TLS info catch up.
+    this.queueTrustUpdate(manager);
     this.renewer = new CertificateRenewer({
       current: () => this.ownCredentials!,
       renew: () => this.issueOwnCertificate(manager),
@@ -261,7 +269,14 @@ export class SwarmNode {
 
   private watchUnlockKey(manager: Manager): void {
     const onChange = (e: StoreEvent): void => {
-      if (e.table === 'cluster') this.queueKEKUpdate(manager);
+      if (e.table === 'cluster') {
+        this.queueKEKUpdate(manager);
+        this.queueTrustUpdate(manager);
+      }
+      // The root rotation reconciler asks this node, as any other, to renew (ROTATE).
+      if (e.table === 'nodes' && e.object.ID === this.nodeId && e.action !== 'delete') {
+        if ((e.object as Node).Certificate?.Status.State === 'ROTATE') this.rotateOwnCertificate();
+      }
     };
     manager.store.on('change', onChange);
     this.unwatchCluster = () => manager.store.off('change', onChange);
@@ -284,19 +299,102 @@ export class SwarmNode {
     });
   }
 
+  /** A renewal the rotation asked for; one at a time. */
+  private rotateOwnCertificate(): void {
+    if (this.rotatingOwn || !this.renewer) return;
+    this.rotatingOwn = true;
+    this.renewer
+      .renewNow()
+      .catch(() => undefined)
+      .finally(() => (this.rotatingOwn = false));
+  }
+  private rotatingOwn = false;
+
+  /**
+   * Keeps this manager's trust in step with the cluster's root: both roots while a rotation runs (so that nodes on
+   * either certificate connect), the new one alone after; swarm-root-ca.crt and its own node's TLSInfo follow.
+   */
+  private queueTrustUpdate(manager: Manager): void {
+    this.kekWork = this.kekWork.then(async () => {
+      if (this.manager !== manager || !this.ownCredentials) return;
+      try {
+        await this.syncOwnTLS(manager);
+      } catch (err) {
+        console.error(`shoal daemon: updating the node's trust roots: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  private async syncOwnTLS(manager: Manager): Promise<void> {
+    const cluster = manager.store.list('cluster')[0];
+    const own = this.ownCredentials;
+    if (!cluster || !own) return;
+    const bundle = managerTrustBundle(cluster.RootCA);
+    if (bundle !== own.rootCertPem) {
+      const rootFile = join(certificatesDir(this.dataRoot), 'swarm-root-ca.crt');
+      if ((await readFile(rootFile, 'utf8').catch(() => '')) !== cluster.RootCA.CACert) {
+        await writeFile(rootFile, cluster.RootCA.CACert, { mode: 0o644 });
+      }
+      this.ownCredentials = { ...own, rootCertPem: bundle };
+      this.server?.setCredentials(this.ownCredentials);
+      this.peers?.setCredentials(this.ownCredentials);
+    }
+    const tls = nodeTLSInfo(this.ownCredentials!.certPem, bundle);
+    tls.TrustRoot = cluster.RootCA.CACert;
+    await manager.store.retryUpdate((tx) => {
+      const n = tx.get('nodes', this.nodeId);
+      if (!n) return;
+      const t = n.Description.TLSInfo ?? {};
+      if (
+        t.TrustRoot === tls.TrustRoot &&
+        t.CertIssuerSubject === tls.CertIssuerSubject &&
+        t.CertIssuerPublicKey === tls.CertIssuerPublicKey
+      ) {
+        return;
+      }
+      tx.update('nodes', { ...n, Description: { ...n.Description, TLSInfo: tls } });
+    });
+  }
+
   /** Issues this manager a certificate for a fresh key from the swarm's own CA (it is the CA). */
   private async renewOwnCertificate(manager: Manager, keys: ManagerKeys): Promise<void> {
     await this.useOwnCertificate(keys, await this.issueOwnCertificate(manager));
   }
 
+  /**
+   * Signed as any node's renewal is: by the root, or the rotation's new root with the cross-signed root after it, or
+   * through the swarm's external CA. The key never leaves this node; only its CSR does, to an external CA.
+   */
   private async issueOwnCertificate(manager: Manager): Promise<NodeCredentials> {
     const cluster = manager.store.list('cluster')[0];
-    const { keyPem, certPem } = await issueManagerCertificate(
-      { certPem: cluster.RootCA.CACert, keyPem: cluster.RootCA.CAKey },
-      { nodeId: this.nodeId, clusterId: this.clusterId },
-      cluster.Spec.CAConfig?.NodeCertExpiry,
-    );
-    return { keyPem, certPem, rootCertPem: cluster.RootCA.CACert as PemCertificate };
+    const { keyPem, csrPem } = await createNodeKeyAndCSR();
+    this.signer ??= new NodeCertificateSigner(new ExternalCAClient(() => this.ownCredentials));
+    let certPem: PemCertificate;
+    try {
+      certPem = await this.signer.sign(
+        { rootCA: cluster.RootCA, externalCAs: cluster.Spec.CAConfig?.ExternalCAs },
+        {
+          csrPem,
+          identity: { nodeId: this.nodeId, clusterId: this.clusterId, role: 'swarm-manager' },
+          expiryNs: cluster.Spec.CAConfig?.NodeCertExpiry,
+        },
+      );
+    } catch (err) {
+      await this.setOwnCertificateStatus(manager, {
+        State: err instanceof ExternalCAError && err.recoverable ? 'PENDING' : 'FAILED',
+        Err: (err as Error).message,
+      });
+      throw err;
+    }
+    return { keyPem, certPem, rootCertPem: managerTrustBundle(cluster.RootCA) };
+  }
+  private signer?: NodeCertificateSigner;
+
+  private async setOwnCertificateStatus(manager: Manager, status: NonNullable<Node['Certificate']>['Status']) {
+    await manager.store.retryUpdate((tx) => {
+      const n = tx.get('nodes', this.nodeId);
+      if (n) tx.update('nodes', { ...n, Certificate: { Status: status } });
+    });
   }
 
   /** Writes a new certificate and key and presents them from now on. */
@@ -308,6 +406,11 @@ export class SwarmNode {
     this.ownCredentials = next;
     this.server?.setCredentials(next);
     this.peers?.setCredentials(next);
+    const manager = this.manager;
+    if (manager) {
+      await this.setOwnCertificateStatus(manager, { State: 'ISSUED' });
+      await this.syncOwnTLS(manager);
+    }
   }
 
   init(req: InitRequest): Promise<string> {
@@ -359,6 +462,7 @@ export class SwarmNode {
       RootCA: {
         CACert: root.certPem,
         CAKey: root.keyPem,
+        CACertHash: rootCADigest(root.certPem),
         JoinTokens: { Worker: generateJoinToken(root.certPem), Manager: generateJoinToken(root.certPem) },
       },
       UnlockKey: unlockKey,
@@ -378,6 +482,7 @@ export class SwarmNode {
         TLSInfo: tls,
       },
       Status: { State: 'ready', Addr: advertise.ip },
+      Certificate: { Status: { State: 'ISSUED' } },
       ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: `${advertise.ip}:${advertise.port}` },
     };
     const advertised = `${advertise.ip}:${advertise.port}`;

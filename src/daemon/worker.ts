@@ -8,10 +8,11 @@ import type { Executor } from '../agent/exec/executor';
 import { joinSwarm, type JoinResult } from '../agent/join';
 import { RemoteDispatcher } from '../agent/remote-dispatcher';
 import { CertificateRenewer, renewalClock, requestRenewal } from '../agent/renewal';
-import { parseNodeCertificate } from '../ca/certificate-info';
+import { nodeTLSInfo, parseNodeCertificate, verifyChain } from '../ca/certificate-info';
+import { checkRootBundle } from '../ca/issued';
 import { KeyReadWriter } from '../ca/key-read-writer';
 import type { PemCertificate } from '../ca/pem';
-import type { AgentDescription } from '../dispatcher/protocol';
+import type { AgentDescription, SessionMessage } from '../dispatcher/protocol';
 import { RpcClient } from '../transport/client';
 import type { NodeCredentials } from '../transport/tls-config';
 import type { JoinRequest, NodeAvailability, SwarmInfo } from '../types/swarm';
@@ -39,6 +40,10 @@ export class WorkerNode {
   private renewer?: CertificateRenewer;
   /** What swarm-state.json says; its RemoteAddrs follow the managers the sessions name. */
   private state?: NodeState;
+  /** A renewal the manager asked for (ROTATE) is under way. */
+  private rotating = false;
+  /** Changes of credentials (a renewal, a new root), one at a time. */
+  private credentialWork: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly dataRoot: string,
@@ -115,6 +120,7 @@ export class WorkerNode {
         console.error(`shoal daemon: this node was removed from the swarm: ${err.message}`);
         void this.agent?.stop();
       },
+      onMessage: (msg) => this.onSessionMessage(msg),
     });
     this.source = source;
     this.agent = new Agent(this.nodeId, source, this.executor, (id) => source.serviceName(id));
@@ -130,13 +136,56 @@ export class WorkerNode {
     this.renewer.start();
   }
 
-  private async renewed(next: NodeCredentials): Promise<void> {
-    const f = files(this.dataRoot);
-    // Key first, as the manager's renewal: a key without its certificate is repaired by the next renewal.
-    await f.key.write({ keyPem: next.keyPem }, undefined, 0);
-    await writeFile(f.cert, next.certPem, { mode: 0o644 });
-    this.credentials = next;
-    this.client?.setCredentials(next);
+  private renewed(next: NodeCredentials): Promise<void> {
+    return this.serially(async () => {
+      const f = files(this.dataRoot);
+      // Key first, as the manager's renewal: a key without its certificate is repaired by the next renewal.
+      await f.key.write({ keyPem: next.keyPem }, undefined, 0);
+      await writeFile(f.cert, next.certPem, { mode: 0o644 });
+      // A new root may have been taken while the renewal was on its way.
+      this.credentials = { ...next, rootCertPem: this.credentials.rootCertPem };
+      this.client?.setCredentials(this.credentials);
+      // The manager learns the new certificate's issuer from the next session's description.
+      this.source?.restart();
+    });
+  }
+
+  private serially(fn: () => Promise<void>): Promise<void> {
+    const run = this.credentialWork.then(fn);
+    this.credentialWork = run.catch(() => undefined);
+    return run;
+  }
+
+  /** What a session message asks of the node's credentials: a new trust root, a renewal now (ROTATE). */
+  private onSessionMessage(msg: SessionMessage): void {
+    if (msg.RootCA && msg.RootCA !== this.credentials.rootCertPem) {
+      const root = msg.RootCA;
+      void this.serially(() => this.adoptRoot(root)).catch((err: Error) =>
+        console.error(`shoal daemon: not taking the swarm's new root CA: ${err.message}`),
+      );
+    }
+    if (msg.CertificateState === 'ROTATE' && !this.rotating && this.renewer) {
+      this.rotating = true;
+      this.renewer
+        .renewNow()
+        .catch(() => undefined)
+        .finally(() => (this.rotating = false));
+    }
+  }
+
+  /**
+   * The swarm's root changed (a root rotation finished): trust it from now on, if this node's certificate chains to
+   * it (swarmkit's validateRootCAAndTLSCert), and save it as swarm-root-ca.crt.
+   */
+  private async adoptRoot(root: PemCertificate): Promise<void> {
+    if (root === this.credentials.rootCertPem) return;
+    checkRootBundle(root);
+    if (!verifyChain(this.credentials.certPem, root))
+      throw new Error('new root CA does not match existing TLS credentials');
+    await writeFile(files(this.dataRoot).root, root, { mode: 0o644 });
+    this.credentials = { ...this.credentials, rootCertPem: root };
+    this.client?.setCredentials(this.credentials);
+    this.source?.restart();
   }
 
   private async describe(): Promise<AgentDescription> {
@@ -146,6 +195,7 @@ export class WorkerNode {
       Platform: d.platform,
       Resources: d.resources,
       Engine: { EngineVersion: d.engineVersion, Labels: { 'shoal.executor': d.name }, Plugins: [] },
+      TLSInfo: nodeTLSInfo(this.credentials.certPem, this.credentials.rootCertPem),
     };
   }
 

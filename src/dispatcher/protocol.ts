@@ -1,6 +1,6 @@
 // The dispatcher's node-to-node messages, after swarmkit's api/dispatcher.proto (Session, Heartbeat,
 // UpdateTaskStatus), in the JSON the transport carries. Durations are nanoseconds, as in the Engine API.
-import type { NodeDescription, Task, TaskStatus } from '../types/swarm';
+import type { IssuanceState, NodeDescription, Task, TaskStatus, TLSInfo } from '../types/swarm';
 
 export const DISPATCHER_SERVICE = 'Dispatcher';
 
@@ -9,8 +9,11 @@ export const DEFAULT_HEARTBEAT_PERIOD_NS = 5e9;
 /** swarmkit's GracePeriodMultiplier: a node is down after this many periods without a heartbeat. */
 export const GRACE_PERIOD_MULTIPLIER = 3;
 
-/** What the agent tells about its node when its session starts (no TLSInfo: the manager knows it). */
-export type AgentDescription = Omit<NodeDescription, 'TLSInfo'>;
+/**
+ * What the agent tells about its node when its session starts, with the TLS info of its current certificate and
+ * trust root (swarmkit's NodeTLSInfo), by which the root rotation sees it converge.
+ */
+export type AgentDescription = Omit<NodeDescription, 'TLSInfo'> & { TLSInfo?: TLSInfo };
 
 export interface SessionRequest {
   Description: AgentDescription;
@@ -29,6 +32,10 @@ export interface SessionMessage {
   Services: Record<string, string>;
   Managers: ManagerPeer[];
   HeartbeatPeriod: number;
+  /** The swarm's root CA (Cluster.RootCA.CACert): a node whose certificate chains to it takes it as its trust root. */
+  RootCA?: string;
+  /** The state of the node's certificate in the store: ROTATE asks it to renew now (a root rotation). */
+  CertificateState?: IssuanceState;
 }
 
 export interface HeartbeatRequest {

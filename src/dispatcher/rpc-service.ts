@@ -5,7 +5,7 @@
 import type { MemoryStore } from '../store/memory-store';
 import { RpcError } from '../transport/errors';
 import type { CallContext, RpcServer, StreamSink } from '../transport/server';
-import { TASK_STATES, type Node } from '../types/swarm';
+import { TASK_STATES, type Node, type TLSInfo } from '../types/swarm';
 import { newId } from '../util/ids';
 import { goTime, nsToMs } from '../util/time';
 import type { Dispatcher } from './dispatcher';
@@ -162,7 +162,7 @@ export class DispatcherService {
             Platform: d.Platform ?? n.Description.Platform,
             Resources: d.Resources ?? n.Description.Resources,
             Engine: d.Engine ?? n.Description.Engine,
-            TLSInfo: n.Description.TLSInfo,
+            TLSInfo: d.TLSInfo && typeof d.TLSInfo === 'object' ? pickTLSInfo(d.TLSInfo) : n.Description.TLSInfo,
           }
         : n.Description,
       Status: { ...n.Status, Addr: ctx.remoteAddress || n.Status.Addr },
@@ -196,7 +196,7 @@ export class DispatcherService {
     };
     const unwatch = this.dispatcher.watch(nodeId, (tasks) => {
       if (!this.store.get('nodes', nodeId)) return finish(removed(nodeId));
-      pending = this.message(id, tasks);
+      pending = this.message(id, nodeId, tasks);
       if (!sending) void pump();
     });
     const onAbort = () => finish();
@@ -214,19 +214,23 @@ export class DispatcherService {
     }
   }
 
-  private message(sessionId: string, tasks: SessionMessage['Tasks']): SessionMessage {
+  private message(sessionId: string, nodeId: string, tasks: SessionMessage['Tasks']): SessionMessage {
     const services: Record<string, string> = {};
     for (const t of tasks) services[t.ServiceID] ??= this.store.get('services', t.ServiceID)?.Spec.Name ?? t.ServiceID;
     // peek: list() would copy every node, for every session message.
     const managers = [...this.store.peek('nodes')]
       .filter((n) => n.Spec.Role === 'manager' && n.ManagerStatus)
       .map((n) => ({ NodeID: n.ID, Addr: n.ManagerStatus!.Addr }));
+    let rootCA: string | undefined;
+    for (const c of this.store.peek('cluster')) rootCA = c.RootCA.CACert;
     return {
       SessionID: sessionId,
       Tasks: tasks,
       Services: services,
       Managers: managers,
       HeartbeatPeriod: this.periodNs(),
+      RootCA: rootCA,
+      CertificateState: this.store.get('nodes', nodeId)?.Certificate?.Status.State,
     };
   }
 
@@ -254,4 +258,14 @@ export class DispatcherService {
     await Promise.all(updates.map((u) => this.dispatcher.updateStatus(u.TaskID, u.Status)));
     return {};
   }
+}
+
+/** The three TLSInfo strings an agent reports, and nothing else it may have sent. */
+function pickTLSInfo(t: TLSInfo): TLSInfo {
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  return {
+    TrustRoot: str(t.TrustRoot),
+    CertIssuerSubject: str(t.CertIssuerSubject),
+    CertIssuerPublicKey: str(t.CertIssuerPublicKey),
+  };
 }

@@ -6,6 +6,8 @@ import { Orchestrator } from '../orchestrator/orchestrator';
 import { Scheduler } from '../scheduler/scheduler';
 import { Dispatcher } from '../dispatcher/dispatcher';
 import { RaftLog, type RaftTiming, type RaftTransport } from './raft/raft-log';
+import { RootRotationReconciler } from './ca-reconciler';
+import type { NodeCredentials } from '../transport/tls-config';
 
 /** A storage that can rewrite the whole log under a new data encryption key (the disk log can). */
 export interface ManagerStorage extends LogStorage {
@@ -34,15 +36,18 @@ export interface ManagerOptions {
 
 /**
  * A manager's moving parts: the replicated log and the store it feeds, and the components
- * that watch the store (orchestrator, scheduler, dispatcher), as swarmkit's manager package.
+ * that watch the store (orchestrator, scheduler, dispatcher, root rotation reconciler), as swarmkit's manager package.
  */
 export class Manager {
   readonly orchestrator: Orchestrator;
   readonly scheduler: Scheduler;
   readonly dispatcher: Dispatcher;
+  readonly rootRotation: RootRotationReconciler;
   private unfollow?: () => void;
   private leading = false;
   private readonly leadershipListeners = new Set<(leading: boolean) => void>();
+  /** This manager's own certificate and key (set by the node once it has them): what it presents to external CAs. */
+  tlsCredentials?: () => NodeCredentials | undefined;
 
   private constructor(
     readonly store: MemoryStore,
@@ -52,6 +57,7 @@ export class Manager {
     this.orchestrator = new Orchestrator(store);
     this.scheduler = new Scheduler(store);
     this.dispatcher = new Dispatcher(store);
+    this.rootRotation = new RootRotationReconciler(store);
   }
 
   /** Recovers the store from the storage's snapshot and entries, then opens the log for proposals. */
@@ -115,9 +121,11 @@ export class Manager {
     if (leading) {
       this.orchestrator.start();
       this.scheduler.start();
+      this.rootRotation.start();
     } else {
       this.orchestrator.stop();
       this.scheduler.stop();
+      void this.rootRotation.stop();
     }
     for (const fn of this.leadershipListeners) fn(leading);
   }
@@ -147,6 +155,7 @@ export class Manager {
   async stop(): Promise<void> {
     this.unfollow?.();
     this.setLeading(false);
+    await this.rootRotation.stop();
     await this.log.close();
     await this.storage.close?.();
   }

@@ -5,6 +5,7 @@ import { registerMembershipService, type ManagerPeers } from './raft/peers';
 import { registerRaftService } from './raft/transport';
 import { CAServer } from '../ca/ca-server';
 import { parseNodeCertificate } from '../ca/certificate-info';
+import { ExternalCAClient } from '../ca/external-ca';
 import { MemoryCAStore } from '../ca/ca-store';
 import { DispatcherService } from '../dispatcher/rpc-service';
 import { RpcServer } from '../transport/server';
@@ -34,7 +35,10 @@ export class NodeServer {
       credentials,
       authorize: clusterAuthorizer({ clusterId, isRemoved: (id) => caStore.isRemoved(id) }),
     });
-    new CAServer(caStore).register(server);
+    // External CAs are signed through with this manager's certificate as it stands (renewed, rotated).
+    new CAServer(caStore, {
+      externalCA: new ExternalCAClient(() => manager.tlsCredentials?.() ?? credentials),
+    }).register(server);
     const leaderAddr = () => {
       const leader = manager.raft?.leader();
       return leader ? manager.store.get('nodes', leader)?.ManagerStatus?.Addr : undefined;

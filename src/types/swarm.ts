@@ -150,11 +150,19 @@ export interface ManagerStatus {
   Addr: string;
 }
 
+/** swarmkit's IssuanceState of a node certificate. */
+export type IssuanceState = 'PENDING' | 'RENEW' | 'ISSUED' | 'ROTATE' | 'FAILED';
+
 export interface Node extends Meta {
   Spec: NodeSpec;
   Description: NodeDescription;
   Status: { State: NodeState; Message?: string; Addr: string };
   ManagerStatus?: ManagerStatus;
+  /**
+   * Store-only (swarmkit's Node.Certificate.Status): where the node's certificate stands, ROTATE when the root
+   * rotation wants it renewed. The API layer strips it, as the Engine API has no such field.
+   */
+  Certificate?: { Status: { State: IssuanceState; Err?: string } };
 }
 
 // ---- services --------------------------------------------------------------

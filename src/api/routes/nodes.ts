@@ -17,10 +17,10 @@ export function nodeRoutes(r: Router, ctx: ApiContext): void {
       (!f.get('membership') || f.get('membership')!.includes('accepted')) &&
       (!f.get('label') || labelMatches(n.Description.Engine.Labels ?? {}, f.get('label')!)) &&
       (!f.get('node.label') || labelMatches(n.Spec.Labels ?? {}, f.get('node.label')!));
-    writeJson(res, 200, m.store.list('nodes').filter(match));
+    writeJson(res, 200, m.store.list('nodes').filter(match).map(publicNode));
   });
   r.add('GET', '/nodes/{id}', ({ res, params }) => {
-    writeJson(res, 200, findNode(ctx.node.requireManager().store, params.id));
+    writeJson(res, 200, publicNode(findNode(ctx.node.requireManager().store, params.id)));
   });
   r.add('POST', '/nodes/{id}/update', async ({ req, res, params, query }) => {
     const m = ctx.node.requireManager();
@@ -33,4 +33,11 @@ export function nodeRoutes(r: Router, ctx: ApiContext): void {
     await removeNode(ctx.node.requireManager().store, params.id, boolValue(query.get('force')));
     writeEmpty(res);
   });
+}
+
+/** The node as the Engine API shows it: without the store's certificate state. */
+function publicNode(n: Node): Node {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { Certificate, ...rest } = n;
+  return rest;
 }

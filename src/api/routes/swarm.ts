@@ -7,6 +7,8 @@ import type { InitRequest, JoinRequest, SwarmSpec } from '../../types/swarm';
 import { publicCluster } from '../../daemon/swarm-node';
 import { normalizeSwarmSpec } from '../../manager/controlapi/cluster-spec';
 import { generateJoinToken } from '../../ca';
+import { clusterTLSInfo } from '../../ca/root-rotation';
+import { validateCAConfig } from '../../manager/controlapi/ca-rotation';
 import { generateUnlockKey } from '../../manager/encryption/unlock-key';
 import { goTime } from '../../util/time';
 
@@ -42,7 +44,11 @@ export function swarmRoutes(r: Router, ctx: ApiContext): void {
     const rotateUnlock = parseBool('rotateManagerUnlockKey', query.get('rotateManagerUnlockKey'));
     const given = await readJson<SwarmSpec>(req, swarmSpecSchema);
     const spec = normalizeSwarmSpec(given);
-    const c = m.store.list('cluster')[0];
+    let c = m.store.list('cluster')[0];
+    if (c.Version.Index !== version) throw rpcError('Unknown', MSG.outOfSequence);
+    // The root: kept, its key swapped, or a rotation started (validateCAConfig may dial external CAs meanwhile).
+    const rootCA = await validateCAConfig(c, given, { credentials: () => m.tlsCredentials?.() });
+    c = m.store.list('cluster')[0];
     if (c.Version.Index !== version) throw rpcError('Unknown', MSG.outOfSequence);
     // As swarmkit's UpdateCluster: autolock on keeps (or, rotated, replaces) the key, and makes one
     // if there is none; off drops it. Rotating while autolock is off is ignored.
@@ -50,7 +56,7 @@ export function swarmRoutes(r: Router, ctx: ApiContext): void {
     if (spec.EncryptionConfig?.AutoLockManagers) {
       unlockKey = c.UnlockKey && !rotateUnlock ? c.UnlockKey : generateUnlockKey();
     }
-    const tokens = { ...c.RootCA.JoinTokens };
+    const tokens = { ...rootCA.JoinTokens };
     if (rotateWorker) tokens.Worker = generateJoinToken(c.RootCA.CACert);
     if (rotateManager) tokens.Manager = generateJoinToken(c.RootCA.CACert);
     await m.store.update((tx) =>
@@ -58,7 +64,9 @@ export function swarmRoutes(r: Router, ctx: ApiContext): void {
         ...c,
         Spec: spec,
         UpdatedAt: goTime(),
-        RootCA: { ...c.RootCA, JoinTokens: tokens },
+        RootCA: { ...rootCA, JoinTokens: tokens },
+        TLSInfo: clusterTLSInfo(rootCA),
+        RootRotationInProgress: !!rootCA.RootRotation,
         UnlockKey: unlockKey,
       }),
     );

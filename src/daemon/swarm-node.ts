@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiError, MSG } from '../api/errors';
 import { Manager } from '../manager/manager';
@@ -28,6 +28,7 @@ import { KeyReadWriter } from '../ca/key-read-writer';
 import { InvalidKEKError, ManagerKeys } from '../manager/deks';
 import { generateUnlockKey, parseUnlockKey } from '../manager/encryption/unlock-key';
 import { DiskLogStorage } from '../log/wal/disk-storage';
+import { requestRenewal } from '../agent/renewal';
 import { NodeServer } from '../manager/node-server';
 import { ManagerPeers, MEMBERSHIP_SERVICE, type JoinRaftRequest, type JoinRaftResponse } from '../manager/raft/peers';
 import { raftTimingFromEnv } from '../manager/raft/raft-log';
@@ -129,7 +130,7 @@ export class SwarmNode {
       if (state.Role === 'worker') {
         // A worker's key file holds no DEK and is never encrypted: it is never locked.
         this.worker = await WorkerNode.resume(this.dataRoot, this.executor, state);
-        this.worker.start();
+        this.startWorker(this.worker);
         return;
       }
       if (await this.keyFile.needsKEK()) {
@@ -276,6 +277,7 @@ export class SwarmNode {
       // The root rotation reconciler asks this node, as any other, to renew (ROTATE).
       if (e.table === 'nodes' && e.object.ID === this.nodeId && e.action !== 'delete') {
         if ((e.object as Node).Certificate?.Status.State === 'ROTATE') this.rotateOwnCertificate();
+        if ((e.object as Node).Spec.Role === 'worker') void this.demote(manager);
       }
     };
     manager.store.on('change', onChange);
@@ -551,57 +553,76 @@ export class SwarmNode {
       this.worker = worker;
       this.nodeId = worker.nodeId;
       this.clusterId = worker.clusterId;
-      worker.start();
+      this.startWorker(worker);
     });
   }
 
-  /**
-   * The manager token made this node a manager: it keeps its own key file and DEK and an empty log, listens, asks the
-   * leader (through the manager it joined) to make it a voter, and then receives the log from the leader.
-   */
+  /** The manager token made this node a manager. */
   private async joinAsManager(req: JoinRequest, joined: JoinResult, listen: string): Promise<void> {
     const adv = advertiseAddr(req.AdvertiseAddr, portOf(listen) ?? 2377);
     await checkListenAddr(listen);
-    const advertised = `${adv.ip}:${adv.port}`;
+    const creds = { keyPem: joined.keyPem, certPem: joined.certPem, rootCertPem: joined.rootCertPem };
+    await this.becomeManager(creds, listen, `${adv.ip}:${adv.port}`, [req.RemoteAddrs![0]]);
+  }
+
+  /**
+   * A node with a manager certificate (joined with the manager token, or a promoted worker) becomes a manager: its
+   * own key file and DEK and an empty log; it listens, asks the leader (through a manager it knows) to make it a
+   * voter, and then receives the log from the leader.
+   */
+  private async becomeManager(
+    creds: NodeCredentials,
+    listen: string,
+    advertised: string,
+    through: string[],
+  ): Promise<void> {
+    const id = parseNodeCertificate(creds.certPem);
     const certDir = certificatesDir(this.dataRoot);
     await mkdir(certDir, { recursive: true, mode: 0o700 });
-    const keys = await ManagerKeys.create(this.keyFile, joined.keyPem, undefined);
-    await writeFile(join(certDir, 'swarm-node.crt'), joined.certPem, { mode: 0o644 });
-    await writeFile(join(certDir, 'swarm-root-ca.crt'), joined.rootCertPem, { mode: 0o644 });
-    const creds = { keyPem: joined.keyPem, certPem: joined.certPem, rootCertPem: joined.rootCertPem };
-    const peers = new ManagerPeers(creds, joined.nodeId, advertised);
+    await rm(raftDir(this.dataRoot), { recursive: true, force: true });
+    const keys = await ManagerKeys.create(this.keyFile, creds.keyPem as PemPrivateKey, undefined);
+    await writeFile(join(certDir, 'swarm-node.crt'), creds.certPem, { mode: 0o644 });
+    await writeFile(join(certDir, 'swarm-root-ca.crt'), creds.rootCertPem, { mode: 0o644 });
+    const peers = new ManagerPeers(creds, id.nodeId, advertised);
     const storage = await DiskLogStorage.open(raftDir(this.dataRoot), { deks: keys.readDeks });
     let manager: Manager;
     try {
       manager = await Manager.open({
         storage,
-        raft: { id: joined.nodeId, transport: peers.transport, timing: raftTimingFromEnv() },
+        raft: { id: id.nodeId, transport: peers.transport, timing: raftTimingFromEnv() },
       });
     } catch (err) {
       peers.close();
       await storage.close().catch(() => undefined);
       throw err;
     }
-    this.nodeId = joined.nodeId;
-    this.clusterId = joined.clusterId;
-    this.addr = adv.ip;
+    this.nodeId = id.nodeId;
+    this.clusterId = id.clusterId;
+    this.addr = hostOf(advertised);
     this.advertise = advertised;
     this.listenAddr = listen;
     try {
       // Listening first: the leader sends the log as soon as this node is a member.
       await this.start(manager, keys, peers);
-      const res = await peers.client.call<JoinRaftRequest, JoinRaftResponse>(
-        req.RemoteAddrs![0],
-        MEMBERSHIP_SERVICE,
-        'Join',
-        { Addr: advertised },
-        { timeoutMs: 60_000 },
-      );
-      for (const m of res.Members ?? []) if (m.NodeID !== joined.nodeId) peers.transport.setAddr(m.NodeID, m.Addr);
-      await waitFor(
-        () => !!manager.store.get('nodes', joined.nodeId) && manager.store.list('cluster').length > 0,
-        60_000,
-      );
+      let res: JoinRaftResponse | undefined;
+      let lastErr: unknown;
+      for (const addr of through) {
+        try {
+          res = await peers.client.call<JoinRaftRequest, JoinRaftResponse>(
+            addr,
+            MEMBERSHIP_SERVICE,
+            'Join',
+            { Addr: advertised },
+            { timeoutMs: 60_000 },
+          );
+          break;
+        } catch (err) {
+          lastErr = err;
+        }
+      }
+      if (!res) throw lastErr;
+      for (const m of res.Members ?? []) if (m.NodeID !== id.nodeId) peers.transport.setAddr(m.NodeID, m.Addr);
+      await waitFor(() => !!manager.store.get('nodes', id.nodeId) && manager.store.list('cluster').length > 0, 60_000);
       await writeNodeState(this.dataRoot, { ListenAddr: listen, AdvertiseAddr: advertised, Role: 'manager' });
     } catch (err) {
       await this.stop().catch(() => undefined);
@@ -611,6 +632,72 @@ export class SwarmNode {
     void this.refreshNodeDescription(manager).catch((err: Error) =>
       console.error(`shoal daemon: updating this node's description: ${err.message}`),
     );
+  }
+
+  /** `node promote` of this worker: its renewed certificate says manager; the worker's agent makes way for a manager's. */
+  private promote(worker: WorkerNode, creds: NodeCredentials): Promise<void> {
+    return this.serially(async () => {
+      if (this.worker !== worker) return;
+      const state = worker.nodeState;
+      const through = worker.managerAddrs;
+      const listen = state?.ListenAddr || '0.0.0.0:2377';
+      const advertised = state?.AdvertiseAddr || `${this.addr}:${portOf(listen) ?? 2377}`;
+      await this.stop();
+      try {
+        await this.becomeManager(creds, listen, advertised, through);
+        console.error('shoal daemon: this node was promoted: it is now a manager');
+      } catch (err) {
+        console.error(`shoal daemon: becoming a manager after promotion failed: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  /**
+   * `node demote` of this manager. The leader hands leadership on (if it is this node) and removes this node from
+   * Raft; this node gets a worker certificate from the CA (the store now says worker), drops its log and DEK (a
+   * worker's key file is never locked), and carries on as a worker of the managers it knew.
+   */
+  private demote(manager: Manager): Promise<void> {
+    if (this.demoting) return Promise.resolve();
+    this.demoting = true;
+    return this.serially(async () => {
+      const peers = this.peers;
+      if (this.manager !== manager || !peers || !this.ownCredentials) return;
+      try {
+        // The leader's role reconciler moves leadership away first; the CA call needs a leader anyway.
+        await waitFor(() => !!manager.raft?.leader() && !manager.isLeader, 60_000);
+        const leaderAddr = peers.transport.addrOf(manager.raft!.leader()!)!;
+        const others = [...manager.store.peek('nodes')]
+          .filter((n) => n.ID !== this.nodeId && n.Spec.Role === 'manager' && n.ManagerStatus?.Addr)
+          .map((n) => n.ManagerStatus!.Addr);
+        const next = await requestRenewal(peers.client, leaderAddr, this.ownCredentials);
+        if (parseNodeCertificate(next.certPem).role === MANAGER_ROLE) throw new Error('the CA still signs a manager');
+        const state = (await readNodeState(this.dataRoot)) ?? {
+          ListenAddr: this.listenAddr,
+          AdvertiseAddr: this.advertise,
+        };
+        await this.stop();
+        await rm(raftDir(this.dataRoot), { recursive: true, force: true });
+        const workerFiles = { key: this.keyFile, cert: join(certificatesDir(this.dataRoot), 'swarm-node.crt') };
+        await workerFiles.key.write({ keyPem: next.keyPem }, undefined, 0);
+        await writeFile(workerFiles.cert, next.certPem, { mode: 0o644 });
+        const workerState: NodeState = { ...state, Role: 'worker', RemoteAddrs: [leaderAddr, ...others] };
+        await writeNodeState(this.dataRoot, workerState);
+        this.worker = await WorkerNode.resume(this.dataRoot, this.executor, workerState);
+        this.startWorker(this.worker);
+        console.error('shoal daemon: this node was demoted: it is now a worker');
+      } catch (err) {
+        console.error(`shoal daemon: demoting this node: ${(err as Error).message}`);
+      } finally {
+        this.demoting = false;
+      }
+    });
+  }
+  private demoting = false;
+
+  private startWorker(worker: WorkerNode): void {
+    worker.onPromoted = (creds) => void this.promote(worker, creds);
+    worker.start();
   }
 
   leave(force: boolean): Promise<void> {

@@ -11,6 +11,7 @@ import { CertificateRenewer, renewalClock, requestRenewal } from '../agent/renew
 import { nodeTLSInfo, parseNodeCertificate, verifyChain } from '../ca/certificate-info';
 import { checkRootBundle } from '../ca/issued';
 import { KeyReadWriter } from '../ca/key-read-writer';
+import { MANAGER_ROLE } from '../ca/node-cert';
 import type { PemCertificate } from '../ca/pem';
 import type { AgentDescription, SessionMessage } from '../dispatcher/protocol';
 import { RpcClient } from '../transport/client';
@@ -40,8 +41,13 @@ export class WorkerNode {
   private renewer?: CertificateRenewer;
   /** What swarm-state.json says; its RemoteAddrs follow the managers the sessions name. */
   private state?: NodeState;
-  /** A renewal the manager asked for (ROTATE) is under way. */
+  /** A renewal the manager asked for (ROTATE, or a promotion) is under way. */
   private rotating = false;
+  /**
+   * Called once this node holds a manager certificate (`node promote`): the daemon turns it into a manager. Until
+   * it does, the worker carries on.
+   */
+  onPromoted?: (credentials: NodeCredentials) => void;
   /** Changes of credentials (a renewal, a new root), one at a time. */
   private credentialWork: Promise<void> = Promise.resolve();
 
@@ -145,9 +151,24 @@ export class WorkerNode {
       // A new root may have been taken while the renewal was on its way.
       this.credentials = { ...next, rootCertPem: this.credentials.rootCertPem };
       this.client?.setCredentials(this.credentials);
+      if (parseNodeCertificate(next.certPem).role === MANAGER_ROLE && this.onPromoted) {
+        this.onPromoted(this.credentials);
+        return;
+      }
       // The manager learns the new certificate's issuer from the next session's description.
       this.source?.restart();
     });
+  }
+
+  /** The managers this worker knows, for a promoted node to join through. */
+  get managerAddrs(): string[] {
+    const known = (this.source?.managers ?? []).map((m) => m.Addr);
+    return [...new Set([...known, ...(this.state?.RemoteAddrs ?? []), this.managerAddr].filter(Boolean))];
+  }
+
+  /** swarm-state.json as this worker keeps it: its listen and advertise addresses. */
+  get nodeState(): NodeState | undefined {
+    return this.state;
   }
 
   private serially(fn: () => Promise<void>): Promise<void> {
@@ -164,7 +185,10 @@ export class WorkerNode {
         console.error(`shoal daemon: not taking the swarm's new root CA: ${err.message}`),
       );
     }
-    if (msg.CertificateState === 'ROTATE' && !this.rotating && this.renewer) {
+    // swarmkit's node.go: a desired role that differs from the certificate's asks for a renewal, which the CA
+    // signs with the role the store now gives the node.
+    const promoted = msg.NodeRole === 'manager' && parseNodeCertificate(this.credentials.certPem).role !== MANAGER_ROLE;
+    if ((msg.CertificateState === 'ROTATE' || promoted) && !this.rotating && this.renewer) {
       this.rotating = true;
       this.renewer
         .renewNow()

@@ -1,6 +1,6 @@
 // The dispatcher's node-to-node messages, after swarmkit's api/dispatcher.proto (Session, Heartbeat,
 // UpdateTaskStatus), in the JSON the transport carries. Durations are nanoseconds, as in the Engine API.
-import type { IssuanceState, NodeDescription, Task, TaskStatus, TLSInfo } from '../types/swarm';
+import type { IssuanceState, NodeDescription, NodeRole, Task, TaskStatus, TLSInfo } from '../types/swarm';
 
 export const DISPATCHER_SERVICE = 'Dispatcher';
 
@@ -36,6 +36,8 @@ export interface SessionMessage {
   RootCA?: string;
   /** The state of the node's certificate in the store: ROTATE asks it to renew now (a root rotation). */
   CertificateState?: IssuanceState;
+  /** The role the swarm wants this node in (Spec.Role): a worker asked to be a manager renews into one. */
+  NodeRole?: NodeRole;
 }
 
 export interface HeartbeatRequest {

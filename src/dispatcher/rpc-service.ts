@@ -231,6 +231,7 @@ export class DispatcherService {
       HeartbeatPeriod: this.periodNs(),
       RootCA: rootCA,
       CertificateState: this.store.get('nodes', nodeId)?.Certificate?.Status.State,
+      NodeRole: this.store.get('nodes', nodeId)?.Spec.Role,
     };
   }
 

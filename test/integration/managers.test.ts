@@ -146,3 +146,47 @@ test('kill -9 the leader: another is elected within three election timeouts, and
   );
   await agreedLeader(managers);
 });
+
+test('demote a manager: it leaves Raft and runs as a worker; promote it: it is a manager again', async () => {
+  const leaderId = await agreedLeader(managers);
+  const ids = await Promise.all(managers.map(async (d) => (await info(d)).NodeID));
+  const target = managers.find((_, i) => ids[i] !== leaderId)!;
+  const targetId = ids[managers.indexOf(target)];
+  const leader = managers[ids.indexOf(leaderId)];
+
+  const rm = leader.shoal(['node', 'rm', '--force', targetId]);
+  assert.equal(rm.code, 1);
+  assert.match(rm.stderr, /is a cluster manager and is a member of the raft cluster. It must be demoted to worker/);
+
+  const d = leader.shoal(['node', 'demote', targetId]);
+  assert.equal(d.code, 0, d.stderr);
+  assert.equal(d.stdout, `Manager ${targetId} demoted in the swarm.\n`);
+  await eventually(
+    async () => {
+      const i = await info(target);
+      return i.ControlAvailable === false && i.LocalNodeState === 'active' ? i : undefined;
+    },
+    30_000,
+    'the demoted node to run as a worker',
+  );
+  const n = await leader.json<Node>('GET', `/nodes/${targetId}`);
+  assert.equal(n.Spec.Role, 'worker');
+  assert.equal(n.ManagerStatus, undefined);
+  assert.equal((await info(leader)).Managers, 2);
+  // Writes still commit with two managers.
+  assert.equal(leader.shoal(['service', 'scale', '-d', 'after=3']).code, 0);
+
+  const p = leader.shoal(['node', 'promote', targetId]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.equal(p.stdout, `Node ${targetId} promoted to a manager in the swarm.\n`);
+  await eventually(
+    async () => {
+      const i = await info(target).catch(() => undefined);
+      return i?.ControlAvailable && (await services(target)).length === 2 ? i : undefined;
+    },
+    30_000,
+    'the promoted node to serve as a manager',
+  );
+  await agreedLeader(managers);
+  assert.equal((await info(target)).Managers, 3);
+});

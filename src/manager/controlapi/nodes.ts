@@ -22,12 +22,11 @@ export async function updateNode(store: MemoryStore, ref: string, version: numbe
     const managers = store.list('nodes').filter((n) => n.Spec.Role === 'manager');
     if (managers.length <= 1)
       throw rpcError('FailedPrecondition', 'attempting to demote the last manager of the swarm');
-  }
-  if (node.Spec.Role === 'worker' && role === 'manager') {
-    throw rpcError(
-      'Unimplemented',
-      'promoting a node to manager needs Raft among managers, which this shoal does not have yet',
-    );
+    // swarmkit's CanRemoveMember: the managers left must still make a majority of those reachable.
+    const rest = managers.filter((n) => n.ID !== node.ID && n.ManagerStatus);
+    const reachable = rest.filter((n) => n.ManagerStatus!.Reachability === 'reachable').length;
+    if (node.ManagerStatus && reachable < Math.floor(rest.length / 2) + 1)
+      throw rpcError('FailedPrecondition', "can't remove member from the raft: this would result in a loss of quorum");
   }
   const next: Node = {
     ...node,

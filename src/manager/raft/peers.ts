@@ -67,7 +67,11 @@ export class ManagerPeers {
     if (!raft) return;
     const periodMs = raft.timing.tickMs;
     this.timer = setInterval(() => {
-      if (manager.isLeader) void this.reconcileStatus(manager).catch(() => undefined);
+      if (!manager.isLeader) return;
+      void this.reconcileStatus(manager).catch(() => undefined);
+      void this.reconcileRoles(manager).catch((err: Error) =>
+        console.error(`shoal daemon: raft: demoting a manager: ${err.message}`),
+      );
     }, periodMs);
     this.timer.unref();
   }
@@ -106,6 +110,39 @@ export class ManagerPeers {
         if (n && w) tx.update('nodes', { ...n, ...w, UpdatedAt: goTime() });
       }
     });
+  }
+
+  private demoting = false;
+
+  /**
+   * swarmkit's role manager, for demotions: a node the store now calls a worker leaves Raft (after this leader hands
+   * leadership to another reachable manager, if the node is this one) and loses its ManagerStatus.
+   */
+  private async reconcileRoles(manager: Manager): Promise<void> {
+    const raft = manager.raft!;
+    if (this.demoting) return;
+    const voters = raft.voters();
+    const node = [...manager.store.peek('nodes')].find((n) => n.Spec.Role === 'worker' && voters.includes(n.ID));
+    if (!node) return;
+    this.demoting = true;
+    try {
+      if (node.ID === this.selfId) {
+        const withinMs = raft.timing.tickMs * raft.timing.electionTick;
+        const to = voters.find((id) => id !== this.selfId && this.transport.reachable(id, withinMs));
+        if (to) raft.transferLeadership(to);
+        return;
+      }
+      await raft.changeMembership({ type: 'remove-member', nodeId: node.ID });
+      await manager.store.retryUpdate((tx) => {
+        const n = tx.get('nodes', node.ID);
+        if (!n) return;
+        // eslint-disable-next-line @typescript-eslint/no-unused-vars
+        const { ManagerStatus, ...rest } = n;
+        tx.update('nodes', { ...rest, UpdatedAt: goTime() } as Node);
+      });
+    } finally {
+      this.demoting = false;
+    }
   }
 
   close(): void {

@@ -20,6 +20,7 @@ const RPC_STATUS = {
   Unauthenticated: 401,
   Unimplemented: 501,
   Unavailable: 503,
+  DeadlineExceeded: 500,
   ResourceExhausted: 500,
   Unknown: 500,
   Internal: 500,

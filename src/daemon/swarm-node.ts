@@ -32,6 +32,7 @@ import { requestRenewal } from '../agent/renewal';
 import { NodeServer } from '../manager/node-server';
 import { ManagerPeers, MEMBERSHIP_SERVICE, type JoinRaftRequest, type JoinRaftResponse } from '../manager/raft/peers';
 import { raftTimingFromEnv } from '../manager/raft/raft-log';
+import { rewriteAsSingleMember } from '../manager/raft/force-new-cluster';
 import { joinSwarm, type JoinResult } from '../agent/join';
 import { MANAGER_ROLE } from '../ca/node-cert';
 import { ExternalCAError, ExternalCAClient } from '../ca/external-ca';
@@ -420,7 +421,10 @@ export class SwarmNode {
   }
 
   private async doInit(req: InitRequest): Promise<string> {
-    if (this.state !== 'inactive') throw new ApiError(503, MSG.alreadyInSwarm);
+    if (this.state !== 'inactive') {
+      if (req.ForceNewCluster && this.manager) return this.forceNewCluster();
+      throw new ApiError(503, MSG.alreadyInSwarm);
+    }
     const autolock = !!(req.AutoLockManagers || req.Spec?.EncryptionConfig?.AutoLockManagers);
     const availability = req.Availability || 'active';
     if (!['active', 'pause', 'drain'].includes(availability))
@@ -526,6 +530,24 @@ export class SwarmNode {
     this.listenAddr = req.ListenAddr || `0.0.0.0:${listenPort}`;
     await this.start(manager, keys, peers);
     return nodeId;
+  }
+
+  /**
+   * `swarm init --force-new-cluster` on a manager: the same swarm (cluster, CA, services, nodes) with this manager
+   * as its only Raft member, from its own log. The other managers stay in the node list, unreachable, until
+   * demoted or removed.
+   */
+  private async forceNewCluster(): Promise<string> {
+    const keys = this.keys!;
+    await this.stop();
+    const storage = await DiskLogStorage.open(raftDir(this.dataRoot), { deks: keys.readDeks });
+    try {
+      await rewriteAsSingleMember(storage, this.nodeId);
+    } finally {
+      await storage.close();
+    }
+    await this.activate(keys.kekBytes);
+    return this.nodeId;
   }
 
   join(req: JoinRequest): Promise<void> {
@@ -666,6 +688,9 @@ export class SwarmNode {
       try {
         // The leader's role reconciler moves leadership away first; the CA call needs a leader anyway.
         await waitFor(() => !!manager.raft?.leader() && !manager.isLeader, 60_000);
+        // A manager catching up (just promoted, or restarted) replays old demotions: act only on what holds now.
+        await manager.raft?.readBarrier();
+        if (manager.store.get('nodes', this.nodeId)?.Spec.Role !== 'worker') return;
         const leaderAddr = peers.transport.addrOf(manager.raft!.leader()!)!;
         const others = [...manager.store.peek('nodes')]
           .filter((n) => n.ID !== this.nodeId && n.Spec.Role === 'manager' && n.ManagerStatus?.Addr)
@@ -704,7 +729,11 @@ export class SwarmNode {
     return this.serially(async () => {
       if (this.state === 'inactive') throw new ApiError(503, MSG.notPartOfSwarm);
       if (this.locked && !force) throw new ApiError(503, MSG.leaveLocked);
-      if (!force && !this.worker) throw new ApiError(503, MSG.leaveLastManager);
+      if (!force && !this.worker) throw new ApiError(503, leaveManagerMessage(this.manager));
+      if (this.manager)
+        await this.leaveRaft(this.manager).catch((err: Error) =>
+          console.error(`shoal daemon: leaving Raft: ${err.message}; the other managers still count this one`),
+        );
       await this.stop();
       await removeSwarmFiles(this.dataRoot);
       this.locked = false;
@@ -713,6 +742,28 @@ export class SwarmNode {
       this.addr = '';
       this.listenAddr = '';
     });
+  }
+
+  /**
+   * `swarm leave --force` on a manager with others: leadership moves away if this node has it, then the leader
+   * removes this node from Raft, so that the others' quorum no longer counts it.
+   */
+  private async leaveRaft(manager: Manager): Promise<void> {
+    const raft = manager.raft;
+    const peers = this.peers;
+    if (!raft || !peers || raft.voters().length <= 1 || !raft.voters().includes(this.nodeId)) return;
+    if (raft.isLeader()) {
+      const withinMs = raft.timing.tickMs * raft.timing.electionTick;
+      const to = raft.voters().find((id) => id !== this.nodeId && peers.transport.reachable(id, withinMs));
+      if (!to || !raft.transferLeadership(to)) throw new Error('no other manager to hand leadership to');
+    }
+    await waitFor(
+      () => !!raft.leader() && raft.leader() !== this.nodeId,
+      3 * raft.timing.tickMs * raft.timing.electionTick,
+    );
+    const leaderAddr = peers.transport.addrOf(raft.leader()!);
+    if (!leaderAddr) throw new Error('the leader has no known address');
+    await peers.client.call(leaderAddr, MEMBERSHIP_SERVICE, 'Leave', {}, { timeoutMs: 15_000 });
   }
 
   /** Stops tasks and manager components; the swarm's files stay, and the next start resumes from them. */
@@ -805,4 +856,23 @@ async function waitFor(ok: () => boolean, ms: number): Promise<void> {
     if (Date.now() > end) throw new Error('timed out waiting for the swarm state from the leader');
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * What `swarm leave` without --force tells a manager (moby's Cluster.Leave): it always refuses, and says what leaving
+ * would cost. "Reachable" counts managers as the leader last saw them, this one included.
+ */
+function leaveManagerMessage(manager: Manager | undefined): string {
+  let msg = 'You are attempting to leave the swarm on a node that is participating as a manager. ';
+  const members = manager ? [...manager.store.peek('nodes')].filter((n) => n.ManagerStatus) : [];
+  const reachable = members.filter((n) => n.ManagerStatus!.Reachability === 'reachable').length;
+  const unreachable = members.length - reachable;
+  if (reachable - 2 <= unreachable) {
+    if (reachable <= 1 && unreachable === 0) return MSG.leaveLastManager;
+    msg += `Removing this node leaves ${reachable - 1} managers out of ${reachable + unreachable}. Without a Raft quorum your swarm will be inaccessible. `;
+  }
+  return (
+    msg +
+    'The only way to restore a swarm that has lost consensus is to reinitialize it with `--force-new-cluster`. Use `--force` to suppress this message.'
+  );
 }

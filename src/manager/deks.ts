@@ -40,6 +40,11 @@ export class ManagerKeys {
     return new ManagerKeys(krw, material, kek, 0);
   }
 
+  /** The unlock key the file was opened with, to open it again (a restart of the manager in the same process). */
+  get kekBytes(): Buffer | undefined {
+    return this.kek;
+  }
+
   /** Whether the key file is written under an unlock key (autolock on). */
   get locked(): boolean {
     return !!this.kek;

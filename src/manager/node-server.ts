@@ -1,7 +1,7 @@
 // A manager's port for other nodes (swarm init --listen-addr, 2377 by default): one RpcServer on mutual TLS with the
 // node's own credentials, serving the CA (join, renewal) and the dispatcher (sessions, heartbeats, task status),
 // each call checked by clusterAuthorizer; and, with several managers, Raft and RaftMembership.
-import { registerMembershipService, type ManagerPeers } from './raft/peers';
+import { registerLeaveService, registerMembershipService, type ManagerPeers } from './raft/peers';
 import { registerRaftService } from './raft/transport';
 import { CAServer } from '../ca/ca-server';
 import { parseNodeCertificate } from '../ca/certificate-info';
@@ -48,6 +48,7 @@ export class NodeServer {
     if (peers) {
       registerRaftService(server, () => manager.raft, peers.transport);
       registerMembershipService(server, () => manager, peers);
+      registerLeaveService(server, () => manager, peers);
     }
     const { host, port } = splitHostPort(listenAddr);
     await server.listen(port, host);

@@ -190,3 +190,68 @@ test('demote a manager: it leaves Raft and runs as a worker; promote it: it is a
   await agreedLeader(managers);
   assert.equal((await info(target)).Managers, 3);
 });
+
+test('swarm leave on a manager: refused without --force as Docker refuses it; with --force it leaves Raft', async () => {
+  const leaderId = await agreedLeader(managers);
+  const ids = await Promise.all(managers.map(async (d) => (await info(d)).NodeID));
+  const leaving = managers.find((_, i) => ids[i] !== leaderId)!;
+  const leavingId = ids[managers.indexOf(leaving)];
+  const leader = managers[ids.indexOf(leaderId)];
+  const r = leaving.shoal(['swarm', 'leave']);
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr.trim(),
+    'Error response from daemon: You are attempting to leave the swarm on a node that is participating as a manager. The only way to restore a swarm that has lost consensus is to reinitialize it with `--force-new-cluster`. Use `--force` to suppress this message.',
+  );
+  const f = leaving.shoal(['swarm', 'leave', '--force']);
+  assert.equal(f.code, 0, f.stderr);
+  assert.equal((await info(leaving)).LocalNodeState, 'inactive');
+  const gone = await leader.json<Node>('GET', `/nodes/${leavingId}`);
+  assert.equal(gone.ManagerStatus, undefined);
+  assert.equal(gone.Status.State, 'down');
+  assert.equal(leader.shoal(['node', 'rm', leavingId]).code, 0);
+  // Two managers left, both up: writes commit.
+  assert.equal(leader.shoal(['service', 'scale', '-d', 'after=1']).code, 0);
+  // Now leaving would cost the quorum, and the message says so.
+  const other = managers.find((d, i) => d !== leaving && ids[i] !== leaderId)!;
+  const q = other.shoal(['swarm', 'leave']);
+  assert.match(
+    q.stderr,
+    /Removing this node leaves 1 managers out of 2\. Without a Raft quorum your swarm will be inaccessible\./,
+  );
+});
+
+test('quorum lost: writes fail with a clear error; swarm init --force-new-cluster on the survivor keeps the swarm', async () => {
+  const live = [];
+  for (const d of managers) if ((await info(d)).LocalNodeState === 'active') live.push(d);
+  assert.equal(live.length, 2);
+  const [survivor, lost] = live;
+  const survivorId = (await info(survivor)).NodeID;
+  await lost.halt('SIGKILL');
+  // Check-quorum: a leader that hears from no majority steps down within two election timeouts.
+  await eventually(
+    async () => ((await survivor.api('GET', '/nodes')).status === 503 ? true : undefined),
+    3 * ELECTION_TIMEOUT_MS,
+    'the survivor to have no leader',
+  );
+  const w = survivor.shoal(['service', 'create', '--name', 'nope', 'busybox', 'sleep', '600']);
+  assert.equal(w.code, 1);
+  assert.match(w.stderr, /The swarm does not have a leader\. It's possible that too few managers are online\./);
+
+  const f = survivor.shoal([
+    'swarm',
+    'init',
+    '--force-new-cluster',
+    '--advertise-addr',
+    addrs[managers.indexOf(survivor)],
+  ]);
+  assert.equal(f.code, 0, f.stderr);
+  assert.equal((await info(survivor)).NodeID, survivorId);
+  assert.deepEqual((await services(survivor)).map((s) => s.Spec.Name).sort(), ['after', 'web']);
+  const c = survivor.shoal(['service', 'create', '-d', '--name', 'again', 'busybox', 'sleep', '600']);
+  assert.equal(c.code, 0, c.stderr);
+  const ns = await survivor.json<Node[]>('GET', '/nodes');
+  assert.equal(ns.find((n) => n.ID === survivorId)?.ManagerStatus?.Leader, true);
+  // The worker is still a member and still runs tasks.
+  await eventually(async () => ((await running(survivor, 'again')).length === 1 ? true : undefined), 20_000);
+});

@@ -43,7 +43,8 @@ export async function updateNode(store: MemoryStore, ref: string, version: numbe
 
 export async function removeNode(store: MemoryStore, ref: string, force: boolean) {
   const node = findNode(store, ref);
-  if (node.Spec.Role === 'manager') {
+  // A member of Raft (ManagerStatus) must be demoted first; a manager that left the swarm no longer is one.
+  if (node.Spec.Role === 'manager' && node.ManagerStatus) {
     throw rpcError(
       'FailedPrecondition',
       `node ${node.ID} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal`,

@@ -214,6 +214,41 @@ export function registerMembershipService(
   });
 }
 
+/**
+ * RaftMembership/Leave: a manager leaving the swarm (`swarm leave --force`) asks the leader to take it out of Raft;
+ * its node stays, down and no longer a member, until `node rm`.
+ */
+export function registerLeaveService(server: RpcServer, manager: () => Manager | undefined, peers: ManagerPeers): void {
+  server.unary<JoinRaftRequest, object>(MEMBERSHIP_SERVICE, 'Leave', async (req, ctx) => {
+    const m = manager();
+    const raft = m?.raft;
+    if (!m || !raft) throw new RpcError('Unavailable', 'raft: this manager is not running');
+    const nodeId = joiningNode(req, ctx);
+    if (!raft.isLeader()) {
+      const leader = raft.leader();
+      const leaderAddr = leader && peers.transport.addrOf(leader);
+      if (!leaderAddr) throw new RpcError('Unavailable', 'raft: no elected cluster leader');
+      return peers.client.call(leaderAddr, MEMBERSHIP_SERVICE, 'Leave', { NodeID: nodeId }, { timeoutMs: 15_000 });
+    }
+    if (nodeId === raft.id) throw new RpcError('FailedPrecondition', 'the leader cannot remove itself');
+    if (raft.voters().includes(nodeId)) {
+      try {
+        await raft.changeMembership({ type: 'remove-member', nodeId });
+      } catch (err) {
+        throw new RpcError('Unavailable', (err as Error).message);
+      }
+    }
+    await m.store.retryUpdate((tx) => {
+      const n = tx.get('nodes', nodeId);
+      if (!n) return;
+      // eslint-disable-next-line @typescript-eslint/no-unused-vars
+      const { ManagerStatus, ...rest } = n;
+      tx.update('nodes', { ...rest, UpdatedAt: goTime(), Status: { ...n.Status, State: 'down' } } as Node);
+    });
+    return {};
+  });
+}
+
 /** The caller, or for a join passed on by another manager, the node it names. */
 function joiningNode(req: JoinRaftRequest, ctx: CallContext): string {
   const peer = ctx.peer;

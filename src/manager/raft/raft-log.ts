@@ -7,7 +7,7 @@
 // and waits for the same entry to reach its own store. Writes are therefore linearizable from any manager, and a
 // manager's store, once a write it made has returned, already shows it.
 import { randomBytes } from 'node:crypto';
-import { ApiError, MSG } from '../../api/errors';
+import { ApiError, MSG, rpcError } from '../../api/errors';
 import type { HardState as DiskHardState, LogEntry, ReplicatedLog, StateMachine } from '../../log/replicated-log';
 import { ENTRY_CONF_CHANGE, ENTRY_NORMAL } from '../../log/replicated-log';
 import {
@@ -95,6 +95,7 @@ const fromDiskEntry = (e: LogEntry): Entry => ({
 });
 
 export const noLeader = () => new ApiError(503, MSG.noLeader);
+export const deadlineExceeded = () => rpcError('DeadlineExceeded', 'context deadline exceeded');
 
 export class RaftLog implements ReplicatedLog {
   private readonly node: RawNode;
@@ -247,7 +248,11 @@ export class RaftLog implements ReplicatedLog {
     const id = randomBytes(12).toString('hex');
     const envelope = encodeProposal(id, data);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.settle(id, noLeader()), this.deadlineMs);
+      // A proposal the leader took but could not commit in time may still commit later: say so, as Docker does.
+      const timer = setTimeout(
+        () => this.settle(id, this.pending.get(id)?.at ? deadlineExceeded() : noLeader()),
+        this.deadlineMs,
+      );
       this.pending.set(id, { resolve, reject, timer });
       const placed = (r: ProposeResult) => {
         const p = this.pending.get(id);

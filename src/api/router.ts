@@ -26,6 +26,23 @@ export class Router {
     return this;
   }
 
+  /**
+   * A view of this router (the same routes) in which every `method` route added first awaits `before`: the cluster's
+   * reads wait for a Raft read barrier this way (see createApiServer).
+   */
+  guarded(method: string, before: () => Promise<void>): Router {
+    const view = Object.create(this) as Router;
+    view.add = (m, pattern, handler) => {
+      const guard: Handler = async (ctx) => {
+        await before();
+        await handler(ctx);
+      };
+      this.add(m, pattern, m === method ? guard : handler);
+      return view;
+    };
+    return view;
+  }
+
   match(method: string, path: string): { handler: Handler; params: Record<string, string> } | undefined {
     const segs = path.split('/').filter(Boolean);
     for (const r of this.routes) {

@@ -15,10 +15,16 @@ import { ExistsError, MissingError, SequenceConflictError } from '../store/error
 export function createApiServer(ctx: ApiContext): Server {
   const router = new Router();
   systemRoutes(router, ctx);
-  swarmRoutes(router, ctx);
-  nodeRoutes(router, ctx);
-  serviceRoutes(router, ctx);
-  taskRoutes(router, ctx);
+  // The cluster's state (swarm, nodes, services, tasks) is read from this manager's store, which on a follower may
+  // lag the leader: a client that wrote through one manager and then reads through another would not see its own
+  // write, and reads on different managers would go back in time. Every GET of it therefore first waits for a Raft
+  // read barrier (ReadIndex), so that reads are linearizable from any manager, and fail with the no-leader error
+  // without a quorum, as Docker's (proxied to the leader) do. Node-local routes (_ping, info, version) do not wait.
+  const cluster = router.guarded('GET', () => ctx.node.readBarrier());
+  swarmRoutes(cluster, ctx);
+  nodeRoutes(cluster, ctx);
+  serviceRoutes(cluster, ctx);
+  taskRoutes(cluster, ctx);
 
   return createServer((req, res) => void handle(router, req, res));
 }

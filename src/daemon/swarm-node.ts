@@ -110,6 +110,16 @@ export class SwarmNode {
     return this.manager;
   }
 
+  /**
+   * Before a read of the cluster's state: on a manager, resolves once its store holds every write committed before
+   * the call (Raft's ReadIndex through the leader), and fails with the no-leader error when there is no quorum.
+   * Elsewhere (locked, a worker, no swarm) it does nothing, and the route's requireManager answers.
+   */
+  async readBarrier(): Promise<void> {
+    if (this.locked || this.worker || !this.manager) return;
+    await this.manager.raft?.readBarrier();
+  }
+
   private serially<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.lifecycle.then(fn, fn);
     this.lifecycle = next.catch(() => undefined);

@@ -24,12 +24,14 @@ export class TestDaemon {
   log = '';
 
   /**
-   * Extra `shoal daemon` arguments (e.g. `--executor docker`), used by every start, and extra environment (e.g. a
-   * debug-only setting).
+   * Extra `shoal daemon` arguments (e.g. `--executor docker`), used by every start, extra environment (e.g. a
+   * debug-only setting), and a command the daemon runs under (e.g. `ip netns exec <ns>`, which execs node, so
+   * that the pid and the signals are still the daemon's).
    */
   constructor(
     readonly extraArgs: string[] = [],
     readonly env: Record<string, string> = {},
+    readonly prefix: string[] = [],
   ) {}
 
   /**
@@ -41,9 +43,11 @@ export class TestDaemon {
   async start(): Promise<void> {
     this.log = '';
     if (!this.nodePort) this.nodePort = await freePort();
+    const [cmd, ...pre] = [...this.prefix, process.execPath];
     this.proc = spawn(
-      process.execPath,
+      cmd,
       [
+        ...pre,
         BIN,
         'daemon',
         '--data-root',

@@ -112,6 +112,8 @@ export class RaftLog implements ReplicatedLog {
   /** Set while withSnapshot's fn runs: the loop neither persists nor applies. */
   private holding = false;
   private closed = false;
+  /** A hard state that moved only the commit index since the last write: written with the next entries. */
+  private unwrittenHardState?: HardState;
   /** Set when a write failed: the member stops, since what is on disk is then unknown. */
   private failure?: unknown;
   private readonly leaderListeners = new Set<(soft: SoftState) => void>();
@@ -385,6 +387,12 @@ export class RaftLog implements ReplicatedLog {
   private async loop(): Promise<void> {
     while (!this.closed && !this.holding && !this.failure && this.node.hasReady()) {
       const rd = this.node.ready();
+      // A leader's appends go out while its own write is in flight, as etcd's leader does: the followers write
+      // in parallel with it. Commitment cannot get ahead of the leader's disk: what the followers acknowledge
+      // meanwhile is stepped into Raft, but the commit it yields is only applied or told to anyone (committed
+      // entries, the commit index in messages, read states) in a later Ready, after this one is durable.
+      const early = this.earlyMessages(rd);
+      if (early.length) this.transport?.send(early);
       try {
         await this.persist(rd);
       } catch (err) {
@@ -394,7 +402,8 @@ export class RaftLog implements ReplicatedLog {
         this.failAll(err);
         return;
       }
-      if (rd.messages.length) this.transport?.send(rd.messages);
+      const rest = early.length ? rd.messages.filter((m) => !early.includes(m)) : rd.messages;
+      if (rest.length) this.transport?.send(rest);
       if (rd.snapshot) this.restoreSnapshot(rd);
       for (const e of rd.committedEntries) this.apply(e);
       this.node.advance(rd);
@@ -413,16 +422,41 @@ export class RaftLog implements ReplicatedLog {
     }
   }
 
+  /**
+   * What of `rd` may be sent before it is persisted: a leader's appends, when `rd` changes neither term nor vote
+   * (those must be durable before any message that follows from them) and carries no snapshot.
+   */
+  private earlyMessages(rd: Ready): Message[] {
+    if ((rd.softState ?? this.soft).role !== 'leader' || rd.snapshot || rd.messages.length === 0) return [];
+    if (rd.hardState && this.termOrVoteChanged(rd.hardState)) return [];
+    return rd.messages.filter((m) => m.type === 'append');
+  }
+
+  /** Whether `hs` differs in term or vote from the hard state last persisted (or deferred: same term and vote). */
+  private termOrVoteChanged(hs: HardState): boolean {
+    const cur = this.mem.initialState().hardState;
+    return hs.term !== cur.term || hs.vote !== cur.vote;
+  }
+
   private async persist(rd: Ready): Promise<void> {
     if (rd.snapshot) {
       await this.opts.storage.saveSnapshot(encodeDiskSnapshot(rd.snapshot));
       this.mem.applySnapshot(rd.snapshot);
       this.snapshotIndex = rd.snapshot.meta.index;
     }
-    if (rd.entries.length || rd.hardState) {
-      await this.opts.storage.append(rd.entries.map(toDiskEntry), rd.hardState && toDiskHardState(rd.hardState));
+    const hs = rd.hardState;
+    if (rd.entries.length || (hs && this.termOrVoteChanged(hs))) {
+      const disk = hs ?? this.unwrittenHardState;
+      await this.opts.storage.append(rd.entries.map(toDiskEntry), disk && toDiskHardState(disk));
+      this.unwrittenHardState = undefined;
       this.mem.append(rd.entries);
-      if (rd.hardState) this.mem.setHardState(rd.hardState);
+      if (hs) this.mem.setHardState(hs);
+    } else if (hs) {
+      // Only the commit index moved. As etcd (raft.MustSync), that needs no write of its own: it goes with the
+      // next one. A commit index lost in a crash is learnt again from the leader; the Raft core takes the
+      // snapshot's index as committed when the hard state on disk says less.
+      this.unwrittenHardState = hs;
+      this.mem.setHardState(hs);
     }
   }
 
@@ -539,6 +573,7 @@ export class RaftLog implements ReplicatedLog {
       const last = this.mem.lastIndex();
       const tail = last > index ? this.mem.entries(index + 1, last + 1).map(toDiskEntry) : [];
       await storage.rekey(dek, snap, tail, toDiskHardState(this.mem.initialState().hardState));
+      this.unwrittenHardState = undefined;
     } finally {
       this.holding = false;
       this.schedule();
@@ -558,6 +593,12 @@ export class RaftLog implements ReplicatedLog {
     this.closed = true;
     if (this.ticker) clearInterval(this.ticker);
     while (this.running) await this.running;
+    // The latest commit index, for a quicker restart (not needed for correctness).
+    if (this.unwrittenHardState && !this.failure) {
+      const hs = toDiskHardState(this.unwrittenHardState);
+      this.unwrittenHardState = undefined;
+      await this.opts.storage.append([], hs).catch(() => undefined);
+    }
     this.failAll(new Error('the replicated log is closed'));
   }
 }

@@ -557,6 +557,7 @@ export class SwarmNode {
       await storage.close();
     }
     await this.activate(keys.kekBytes);
+    await this.manager?.raft?.waitForLeader(10_000);
     return this.nodeId;
   }
 

@@ -289,13 +289,6 @@ describe('direct', () => {
     assert.equal(parseNodeCertificate(res.Certificate).role, 'swarm-worker');
   });
 
-  test('with manager joins allowed, the manager token makes a manager', async () => {
-    const ca = new CAServer(new MemoryCAStore(swarm.store), { allowManagerJoin: true });
-    const res = await ca.issueNodeCertificate({ CSR: await csr(), Token: tokens(swarm.store).manager }, anonymous);
-    assert.equal(parseNodeCertificate(res.Certificate).role, 'swarm-manager');
-    assert.equal(swarm.store.get('nodes', res.NodeID)!.Spec.Role, 'manager');
-  });
-
   test('a node ID collision is retried (3 times at most)', async () => {
     const taken = swarm.ids.worker;
     let calls = 0;

@@ -174,6 +174,11 @@ export class RaftLog implements ReplicatedLog {
       this.node.tick();
       this.schedule();
     }, this.timing.tickMs);
+    if (!this.triedAlone && this.applied >= this.startCommit) {
+      // Nothing to apply again first (a member restarted from a snapshot alone): the configuration is known now.
+      this.triedAlone = true;
+      this.campaignIfAlone();
+    }
     this.schedule();
   }
 

@@ -5,6 +5,8 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatNodesBench, nodesBench } from './nodes';
+import { formatRaftBench, raftBench } from './raft';
+import { caRotationBench, formatCARotationBench } from './ca-rotation';
 import { MemoryStore } from '../src/store/memory-store';
 import { SingleMemberLog } from '../src/log/single-member-log';
 import { DiskLogStorage, type CipherName } from '../src/log/wal/disk-storage';
@@ -280,6 +282,12 @@ async function main(): Promise<void> {
     // (f) one manager, 1,000 simulated workers over real mutual-TLS sessions, a 10,000-replica service.
     console.log('\n(f) one manager and 1,000 workers (simulated agents over real mutual TLS):');
     console.log(formatNodesBench(await nodesBench()));
+    // (g) three managers agreeing through Raft over mutual TLS, with fsync and the encrypted log.
+    console.log('\n(g) Raft among three managers:');
+    console.log(formatRaftBench(await raftBench()));
+    // (h) a root CA rotation with 50 simulated workers.
+    console.log('\n(h) root CA rotation, 50 simulated workers:');
+    console.log(formatCARotationBench(await caRotationBench()));
     console.log(
       '\n(a) 15 runs after 2 warm-ups. (c) real fdatasync per group commit; "no encryption" is a bench-only mode of the same log.',
     );

@@ -382,10 +382,17 @@ export class RaftLog implements ReplicatedLog {
     setImmediate(() => {
       this.scheduled = false;
       if (this.running || this.holding) return;
-      this.running = this.loop().finally(() => {
-        this.running = undefined;
-        if (this.node.hasReady() && !this.holding) this.schedule();
-      });
+      this.running = this.loop()
+        .catch((err: Error) => {
+          // A bug in the loop must neither crash the daemon nor leave proposals waiting: fail them and stop.
+          this.failure = err;
+          console.error(`shoal daemon: raft: the log stopped: ${err.stack ?? err.message}`);
+          this.failAll(err);
+        })
+        .finally(() => {
+          this.running = undefined;
+          if (this.node.hasReady() && !this.holding) this.schedule();
+        });
     });
   }
 
@@ -481,7 +488,15 @@ export class RaftLog implements ReplicatedLog {
       this.settleLost(e);
       return;
     }
-    const proposal = decodeProposal(e.data);
+    let proposal: { id?: string; data: Buffer };
+    try {
+      proposal = decodeProposal(e.data);
+    } catch (err) {
+      // Every member skips the same unreadable entry, so their stores stay alike; it must not stop the loop.
+      console.error(`shoal daemon: raft: skipping entry ${e.index}: ${(err as Error).message}`);
+      this.settleLost(e);
+      return;
+    }
     let result: unknown;
     let failed = false;
     try {

@@ -11,7 +11,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,6 +23,7 @@ import { RpcClient } from '../src/transport/client';
 import type { NodeCredentials } from '../src/transport/tls-config';
 import type { Node, Swarm } from '../src/types/swarm';
 import { ROOT_RECONCILIATION_INTERVAL_MS, ROTATE_MAX_BATCH_SIZE } from '../src/manager/ca-reconciler';
+import { freePort, sleep } from './support';
 
 const ROOT = path.resolve(__dirname, '..');
 const RUN = path.join(ROOT, 'bin', 'run.js');
@@ -45,19 +45,6 @@ export interface CARotationBenchResult {
    * (batches - 1) x 3 s and batches x 3 s after the rotation starts, before any renewal time.
    */
   swarmkitLastAskedMs: [number, number];
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function api<T>(sock: string, method: string, p: string, body?: object): Promise<T> {

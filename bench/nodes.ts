@@ -11,7 +11,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,6 +19,7 @@ import { RemoteDispatcher } from '../src/agent/remote-dispatcher';
 import { RpcClient } from '../src/transport/client';
 import { goTime } from '../src/util/time';
 import type { Task } from '../src/types/swarm';
+import { freePort, sleep } from './support';
 
 const ROOT = path.resolve(__dirname, '..');
 const RUN = path.join(ROOT, 'bin', 'run.js');
@@ -50,19 +50,6 @@ export interface NodesBenchResult {
 
 /** swarmkit's published figure (manager/scheduler benchmark, in memory): 10,000 tasks on 1,000 nodes in 1.8 s. */
 export const SWARMKIT_SCHEDULER = { nodes: 1000, tasks: 10000, seconds: 1.8 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function api(sock: string, method: string, p: string, body?: object): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -21,7 +21,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -35,6 +34,7 @@ import { MemoryStore } from '../src/store/memory-store';
 import { RpcClient } from '../src/transport/client';
 import { RpcServer } from '../src/transport/server';
 import type { NodeCredentials } from '../src/transport/tls-config';
+import { freePort, sleep } from './support';
 
 const SELF = __filename;
 
@@ -75,19 +75,6 @@ export interface RaftBenchResult {
 
 /** etcd's published figures (op-guide/performance: 3 members, 8 vCPUs, SSDs, writes of 256-byte values). */
 export const ETCD_PUBLISHED = { oneClientWritesPerSec: 583, manyClientsWritesPerSec: 44341, manyClients: 1000 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;

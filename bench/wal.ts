@@ -22,8 +22,10 @@ export interface WalFigure {
 }
 
 export interface WalBenchOptions {
-  /** How long each configuration runs. */
+  /** How long each configuration runs, per round. */
   durationMs?: number;
+  /** Alternating rounds per configuration; the median round counts. */
+  rounds?: number;
   /** Bytes of each entry: about a service spec's JSON. */
   entryBytes?: number;
   print?: boolean;
@@ -94,13 +96,23 @@ async function measure(
 }
 
 export async function walBench(opts: WalBenchOptions = {}): Promise<WalFigure[]> {
-  const durationMs = opts.durationMs ?? 3000;
+  const durationMs = opts.durationMs ?? 2000;
   const entryBytes = opts.entryBytes ?? 1024;
+  const rounds = opts.rounds ?? 3;
   const figures: WalFigure[] = [];
-  // Interleaved, so that a change in the disk's speed during the run touches both ciphers alike.
+  // Interleaved rounds, so that a change in the disk's speed during the run touches both ciphers
+  // alike, and the median round, so that one slow fdatasync streak does not decide the figure.
   for (const writers of [1, 64]) {
-    for (const cipher of ['aes-256-gcm', 'none'] as const) {
-      figures.push(await measure(cipher, writers, durationMs, entryBytes));
+    const runs = new Map<CipherName, WalFigure[]>([
+      ['aes-256-gcm', []],
+      ['none', []],
+    ]);
+    for (let r = 0; r < rounds; r++) {
+      for (const [cipher, out] of runs) out.push(await measure(cipher, writers, durationMs, entryBytes));
+    }
+    for (const out of runs.values()) {
+      out.sort((a, b) => a.writesPerSec - b.writesPerSec);
+      figures.push(out[Math.floor(out.length / 2)]);
     }
   }
   if (opts.print ?? true) {

@@ -33,6 +33,8 @@ export class MemoryStore extends EventEmitter implements StateMachine {
   private tables = new Map<TableName, Map<string, StoredObject>>(TABLES.map((t) => [t, new Map()]));
   private log?: ReplicatedLog;
   private applied = 0;
+  /** Service name (lower-cased) → IDs holding it, so a create checks uniqueness without a scan. */
+  private serviceNames = new Map<string, Set<string>>();
 
   constructor() {
     super();
@@ -143,12 +145,18 @@ export class MemoryStore extends EventEmitter implements StateMachine {
         const old = table.get(op.id);
         if (old) {
           table.delete(op.id);
+          if (op.table === 'services') this.unindexName(old);
           events.push({ table: op.table, action: 'delete', object: old, index: entry.index });
         }
         continue;
       }
       const object = op.object;
       object.Version = { Index: entry.index };
+      if (op.table === 'services') {
+        const old = table.get(object.ID);
+        if (old) this.unindexName(old);
+        this.indexName(object);
+      }
       table.set(object.ID, object);
       events.push({ table: op.table, action: op.op, object, index: entry.index });
     }
@@ -184,10 +192,21 @@ export class MemoryStore extends EventEmitter implements StateMachine {
   }
 
   private serviceNameTaken(nameKey: string): boolean {
-    for (const s of this.tables.get('services')!.values()) {
-      if (serviceNameKey(s) === nameKey) return true;
-    }
-    return false;
+    return (this.serviceNames.get(nameKey)?.size ?? 0) > 0;
+  }
+
+  private indexName(service: StoredObject): void {
+    const k = serviceNameKey(service);
+    let ids = this.serviceNames.get(k);
+    if (!ids) this.serviceNames.set(k, (ids = new Set()));
+    ids.add(service.ID);
+  }
+
+  private unindexName(service: StoredObject): void {
+    const k = serviceNameKey(service);
+    const ids = this.serviceNames.get(k);
+    ids?.delete(service.ID);
+    if (ids?.size === 0) this.serviceNames.delete(k);
   }
 
   snapshot(): Buffer {
@@ -199,6 +218,8 @@ export class MemoryStore extends EventEmitter implements StateMachine {
   restore(snapshot: Snapshot): void {
     const parsed = JSON.parse(snapshot.data.toString('utf8')) as { tables: Record<string, StoredObject[]> };
     for (const t of TABLES) this.tables.set(t, new Map((parsed.tables[t] ?? []).map((o) => [o.ID, o])));
+    this.serviceNames.clear();
+    for (const s of this.tables.get('services')!.values()) this.indexName(s);
     this.applied = snapshot.meta.index;
     this.emit('restore');
   }

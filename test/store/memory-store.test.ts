@@ -71,6 +71,42 @@ test('service names are unique regardless of case; a proposal applies all or not
   assert.equal(store.count('services'), 1);
 });
 
+test('a service name is freed by delete and by rename, and stays taken across a snapshot restore', async () => {
+  const storage = new MemoryStorage();
+  const { store, log } = await open(storage, 3);
+  await store.update((tx) => tx.create('services', svc('a', 'web')));
+  await store.update((tx) => tx.delete('services', 'a'));
+  await store.update((tx) => tx.create('services', svc('b', 'Web')));
+  const b = store.get('services', 'b')!;
+  await store.update((tx) => tx.update('services', { ...b, Spec: { ...b.Spec, Name: 'api' } }));
+  await store.update((tx) => tx.create('services', svc('c', 'web')));
+  await assert.rejects(
+    store.update((tx) => tx.create('services', svc('d', 'API'))),
+    ExistsError,
+  );
+  await log.close();
+  const again = await open(storage, 3);
+  assert.ok((await storage.load()).snapshot, 'state came back through a snapshot');
+  for (const [id, name] of [
+    ['e', 'api'],
+    ['f', 'WEB'],
+  ]) {
+    await assert.rejects(
+      again.store.update((tx) => tx.create('services', svc(id, name))),
+      ExistsError,
+    );
+  }
+  await again.store.update((tx) => tx.delete('services', 'c'));
+  await again.store.update((tx) => tx.create('services', svc('g', 'web')));
+  assert.deepEqual(
+    again.store
+      .list('services')
+      .map((s) => s.Spec.Name)
+      .sort(),
+    ['api', 'web'],
+  );
+});
+
 test('concurrent proposals are group-committed: fewer storage writes than proposals', async () => {
   let appends = 0;
   const inner = new MemoryStorage();

@@ -205,6 +205,8 @@ export class SwarmNode {
     this.keys = keys;
     this.peers = peers;
     peers.follow(manager);
+    this.raftRemoved = false;
+    peers.transport.onRemoved = () => this.onRemovedFromRaft(manager);
     manager.start();
     this.agent = new Agent(
       this.nodeId,
@@ -697,8 +699,10 @@ export class SwarmNode {
       const peers = this.peers;
       if (this.manager !== manager || !peers || !this.ownCredentials) return;
       try {
-        // The leader's role reconciler moves leadership away first; the CA call needs a leader anyway.
-        await waitFor(() => !!manager.raft?.leader() && !manager.isLeader, 60_000);
+        // The leader's role reconciler moves leadership away first; the CA call needs a leader anyway. A member
+        // that was removed while it was down hears of no leader, only that it was removed.
+        await waitFor(() => this.raftRemoved || (!!manager.raft?.leader() && !manager.isLeader), 60_000);
+        if (this.raftRemoved) return await this.workerFromAnyManager(manager, peers, this.ownCredentials);
         // A manager catching up (just promoted, or restarted) replays old demotions: act only on what holds now.
         await manager.raft?.readBarrier();
         if (manager.store.get('nodes', this.nodeId)?.Spec.Role !== 'worker') return;
@@ -708,19 +712,7 @@ export class SwarmNode {
           .map((n) => n.ManagerStatus!.Addr);
         const next = await requestRenewal(peers.client, leaderAddr, this.ownCredentials);
         if (parseNodeCertificate(next.certPem).role === MANAGER_ROLE) throw new Error('the CA still signs a manager');
-        const state = (await readNodeState(this.dataRoot)) ?? {
-          ListenAddr: this.listenAddr,
-          AdvertiseAddr: this.advertise,
-        };
-        await this.stop();
-        await rm(raftDir(this.dataRoot), { recursive: true, force: true });
-        const workerFiles = { key: this.keyFile, cert: join(certificatesDir(this.dataRoot), 'swarm-node.crt') };
-        await workerFiles.key.write({ keyPem: next.keyPem }, undefined, 0);
-        await writeFile(workerFiles.cert, next.certPem, { mode: 0o644 });
-        const workerState: NodeState = { ...state, Role: 'worker', RemoteAddrs: [leaderAddr, ...others] };
-        await writeNodeState(this.dataRoot, workerState);
-        this.worker = await WorkerNode.resume(this.dataRoot, this.executor, workerState);
-        this.startWorker(this.worker);
+        await this.becomeWorker(next, [leaderAddr, ...others]);
         console.error('shoal daemon: this node was demoted: it is now a worker');
       } catch (err) {
         console.error(`shoal daemon: demoting this node: ${(err as Error).message}`);
@@ -730,6 +722,65 @@ export class SwarmNode {
     });
   }
   private demoting = false;
+
+  /** A peer answered that this member was removed from Raft (see onRemovedFromRaft). */
+  private raftRemoved = false;
+
+  /**
+   * A peer answered that this manager is no longer a Raft member: it was demoted while it was down and its log
+   * stops before its removal, so no member will send it the rest. A demotion replayed from its own log may be
+   * waiting for a leader that will never answer; it takes this path instead.
+   */
+  private onRemovedFromRaft(manager: Manager): void {
+    if (this.manager !== manager) return;
+    this.raftRemoved = true;
+    if (!this.demoting) void this.demote(manager);
+  }
+
+  /**
+   * As swarmkit's node does when it is removed: it asks the CA (any manager it knew) for a new certificate, and
+   * carries on as a worker once the CA signs one. Until then it stays as it is, and the next answer tries again.
+   */
+  private async workerFromAnyManager(manager: Manager, peers: ManagerPeers, current: NodeCredentials): Promise<void> {
+    this.raftRemoved = false;
+    const addrs = [...manager.store.peek('nodes')]
+      .filter((n) => n.ID !== this.nodeId && n.ManagerStatus?.Addr)
+      .map((n) => n.ManagerStatus!.Addr);
+    const failures: string[] = [];
+    for (const [i, addr] of addrs.entries()) {
+      let next: NodeCredentials;
+      try {
+        next = await requestRenewal(peers.client, addr, current);
+      } catch (err) {
+        failures.push(`${addr}: ${(err as Error).message}`);
+        continue;
+      }
+      if (parseNodeCertificate(next.certPem).role === MANAGER_ROLE) {
+        throw new Error('removed from the raft cluster, but the CA still signs a manager');
+      }
+      await this.becomeWorker(next, [addr, ...addrs.filter((_, j) => j !== i)]);
+      console.error('shoal daemon: this node was demoted while it was down: it is now a worker');
+      return;
+    }
+    throw new Error(`removed from the raft cluster, and no manager renewed its certificate: ${failures.join('; ')}`);
+  }
+
+  /** Drops the manager (its log and DEK: a worker's key file is never locked) and runs as a worker with `next`. */
+  private async becomeWorker(next: NodeCredentials, remoteAddrs: string[]): Promise<void> {
+    const state = (await readNodeState(this.dataRoot)) ?? {
+      ListenAddr: this.listenAddr,
+      AdvertiseAddr: this.advertise,
+    };
+    await this.stop();
+    await rm(raftDir(this.dataRoot), { recursive: true, force: true });
+    const workerFiles = { key: this.keyFile, cert: join(certificatesDir(this.dataRoot), 'swarm-node.crt') };
+    await workerFiles.key.write({ keyPem: next.keyPem }, undefined, 0);
+    await writeFile(workerFiles.cert, next.certPem, { mode: 0o644 });
+    const workerState: NodeState = { ...state, Role: 'worker', RemoteAddrs: remoteAddrs };
+    await writeNodeState(this.dataRoot, workerState);
+    this.worker = await WorkerNode.resume(this.dataRoot, this.executor, workerState);
+    this.startWorker(this.worker);
+  }
 
   private startWorker(worker: WorkerNode): void {
     worker.onPromoted = (creds) => void this.promote(worker, creds);

@@ -46,7 +46,13 @@ export class NodeServer {
     const dispatcher = new DispatcherService(manager.store, manager.dispatcher, nodeId, leaderAddr);
     dispatcher.register(server);
     if (peers) {
-      registerRaftService(server, () => manager.raft, peers.transport);
+      // A node that is no longer a voter and that the store calls a worker was demoted: if it still speaks Raft, it
+      // missed its removal while it was down, and the answer tells it so.
+      const isRemoved = (id: string) =>
+        !!manager.raft &&
+        !manager.raft.voters().includes(id) &&
+        manager.store.get('nodes', id)?.Spec.Role === 'worker';
+      registerRaftService(server, () => manager.raft, peers.transport, isRemoved);
       registerMembershipService(server, () => manager, peers);
       registerLeaveService(server, () => manager, peers);
     }

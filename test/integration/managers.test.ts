@@ -191,6 +191,64 @@ test('demote a manager: it leaves Raft and runs as a worker; promote it: it is a
   assert.equal((await info(target)).Managers, 3);
 });
 
+test('a manager demoted while it was down learns it when it comes back, and runs as a worker', async () => {
+  const leaderId = await agreedLeader(managers);
+  const ids = await Promise.all(managers.map(async (d) => (await info(d)).NodeID));
+  const target = managers.find((_, i) => ids[i] !== leaderId)!;
+  const targetId = ids[managers.indexOf(target)];
+  const leader = managers[ids.indexOf(leaderId)];
+
+  await target.halt('SIGKILL');
+  const d = leader.shoal(['node', 'demote', targetId]);
+  assert.equal(d.code, 0, d.stderr);
+  // The leader takes it out of Raft while it is down: its own log never hears of it.
+  await eventually(
+    async () => ((await leader.json<Node>('GET', `/nodes/${targetId}`)).ManagerStatus ? undefined : true),
+    20_000,
+    'the leader to remove the down manager from Raft',
+  );
+  assert.equal((await info(leader)).Managers, 2);
+
+  await target.start();
+  await eventually(
+    async () => {
+      const i = await info(target).catch(() => undefined);
+      return i?.ControlAvailable === false && i.LocalNodeState === 'active' ? i : undefined;
+    },
+    30_000,
+    'the returning node to find it was demoted and run as a worker',
+  ).catch((err: Error) => assert.fail(`${err.message}\n${target.log}`));
+  assert.match(target.log, /this node was demoted while it was down: it is now a worker/);
+  // It reports as a worker: its session is up (Ready) and it takes tasks.
+  await eventually(
+    async () => ((await leader.json<Node>('GET', `/nodes/${targetId}`)).Status.State === 'ready' ? true : undefined),
+    20_000,
+    'the demoted node to be ready as a worker',
+  );
+  assert.equal(leader.shoal(['service', 'scale', '-d', 'after=6']).code, 0);
+  await eventually(
+    async () => {
+      const tasks = await leader.json<Task[]>('GET', '/tasks');
+      return tasks.some((t) => t.NodeID === targetId && t.Status.State === 'running') ? true : undefined;
+    },
+    20_000,
+    'a task on the demoted node',
+  );
+  assert.equal(leader.shoal(['service', 'scale', '-d', 'after=3']).code, 0);
+
+  // Promoted again, it is a manager again (the tests below need three).
+  assert.equal(leader.shoal(['node', 'promote', targetId]).code, 0);
+  await eventually(
+    async () => {
+      const i = await info(target).catch(() => undefined);
+      return i?.ControlAvailable && i.Managers === 3 ? i : undefined;
+    },
+    30_000,
+    'the node to serve as a manager again',
+  );
+  await agreedLeader(managers);
+});
+
 test('swarm leave on a manager: refused without --force as Docker refuses it; with --force it leaves Raft', async () => {
   const leaderId = await agreedLeader(managers);
   const ids = await Promise.all(managers.map(async (d) => (await info(d)).NodeID));

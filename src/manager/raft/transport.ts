@@ -22,6 +22,9 @@ export interface ForwardProposalRequest {
   Data: unknown;
 }
 
+/** swarmkit's membership.ErrMemberRemoved: a member answers it to a node that was taken out of Raft. */
+export const ERR_MEMBER_REMOVED = 'raft: member has been removed';
+
 /** Most messages queued for one peer while a call to it is in flight; beyond, the oldest are dropped. */
 const MAX_QUEUED = 4096;
 
@@ -38,6 +41,11 @@ export class PeerTransport implements RaftTransport {
   /** Peers' addresses: from the store (ManagerStatus.Addr), from join answers and from their own messages. */
   private readonly addrs = new Map<NodeId, string>();
   private closed = false;
+  /**
+   * A peer answered that this member was removed from Raft: it was demoted (or left) while it was down and missed
+   * its own removal, so its log still names it a member. Called once per answer.
+   */
+  onRemoved?: () => void;
 
   constructor(
     private readonly client: RpcClient,
@@ -108,7 +116,10 @@ export class PeerTransport implements RaftTransport {
       .call(addr, RAFT_SERVICE, 'ProcessRaftMessage', req, { timeoutMs: this.callTimeoutMs })
       .then(
         () => (p.lastOk = Date.now()),
-        () => (p.lastFailure = Date.now()),
+        (err: unknown) => {
+          p.lastFailure = Date.now();
+          if (err instanceof RpcError && err.code === 'NotFound' && err.desc === ERR_MEMBER_REMOVED) this.onRemoved?.();
+        },
       )
       .finally(() => {
         p.busy = false;
@@ -122,11 +133,21 @@ export class PeerTransport implements RaftTransport {
   }
 }
 
-/** The server side: messages into this member's Raft, and proposals forwarded to it as leader. */
-export function registerRaftService(server: RpcServer, log: () => RaftLog | undefined, transport: PeerTransport): void {
+/**
+ * The server side: messages into this member's Raft, and proposals forwarded to it as leader. `isRemoved(id)` says
+ * whether `id` was a member that has been taken out of Raft; its messages are answered with ERR_MEMBER_REMOVED, as
+ * swarmkit answers them, so that it learns what it missed.
+ */
+export function registerRaftService(
+  server: RpcServer,
+  log: () => RaftLog | undefined,
+  transport: PeerTransport,
+  isRemoved: (id: NodeId) => boolean,
+): void {
   server.unary<ProcessRaftMessageRequest, object>(RAFT_SERVICE, 'ProcessRaftMessage', (req, ctx) => {
     const raft = live(log);
     const from = caller(ctx);
+    if (isRemoved(from)) throw new RpcError('NotFound', ERR_MEMBER_REMOVED);
     const messages = (Array.isArray(req?.Messages) ? req.Messages : []).map(fromWire) as Message[];
     for (const m of messages) {
       if (!m || typeof m !== 'object' || m.from !== from || m.to !== raft.id) {

@@ -220,7 +220,12 @@ async function memberMain(): Promise<void> {
     credentials: cfg.credentials,
     authorize: clusterAuthorizer({ clusterId: cfg.clusterId, isRemoved: () => false }),
   });
-  registerRaftService(server, () => (started ? log : undefined), transport, () => false);
+  registerRaftService(
+    server,
+    () => (started ? log : undefined),
+    transport,
+    () => false,
+  );
   await server.listen(cfg.port, '127.0.0.1');
   let cpuMark = { usage: process.cpuUsage(), at: performance.now() };
   const reply = (v: unknown) => process.stdout.write(JSON.stringify(v) + '\n');

@@ -49,9 +49,7 @@ export class NodeServer {
       // A node that is no longer a voter and that the store calls a worker was demoted: if it still speaks Raft, it
       // missed its removal while it was down, and the answer tells it so.
       const isRemoved = (id: string) =>
-        !!manager.raft &&
-        !manager.raft.voters().includes(id) &&
-        manager.store.get('nodes', id)?.Spec.Role === 'worker';
+        !!manager.raft && !manager.raft.voters().includes(id) && manager.store.get('nodes', id)?.Spec.Role === 'worker';
       registerRaftService(server, () => manager.raft, peers.transport, isRemoved);
       registerMembershipService(server, () => manager, peers);
       registerLeaveService(server, () => manager, peers);

@@ -12,7 +12,8 @@ export function sameTaskSpec(a: unknown, b: unknown): boolean {
   return canonical(a) === canonical(b);
 }
 
-function canonical(v: unknown): string {
+/** JSON with object keys sorted: equal for specs that sameTaskSpec calls the same. */
+export function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, val) =>
     val && typeof val === 'object' && !Array.isArray(val)
       ? Object.fromEntries(Object.entries(val).sort(([x], [y]) => (x < y ? -1 : 1)))

@@ -2,10 +2,24 @@ import type { MemoryStore, WriteTx } from '../store/memory-store';
 import type { Node, Service, Task } from '../types/swarm';
 import { goTime, nsToMs } from '../util/time';
 import { DEFAULT_RESTART_DELAY_NS } from '../manager/defaults';
-import { isLive, isTerminal, sameTaskSpec, stateRank } from '../manager/task-status';
+import { canonical, isLive, isTerminal, stateRank } from '../manager/task-status';
 import { newTask } from './new-task';
 import { nodeEligible } from '../scheduler/constraints';
 import { ReconcileLoop } from '../manager/reconcile-loop';
+import { onRolloutFailure, Rollout, rolloutConfigOf, rolloutKey } from './updater';
+
+/** One place a task of the service belongs: a replica's slot, or a node of a global service. */
+interface Slot {
+  /** Its tasks, current and past. */
+  tasks: Task[];
+  /** A new task for it, of the current spec. */
+  create(): Task;
+}
+
+/** Whether some slot still runs a task of an older spec. */
+function outdatedRemain(slots: Slot[], current: (t: Task) => boolean): boolean {
+  return slots.some((slot) => slot.tasks.some((t) => isLive(t) && !current(t)));
+}
 
 /**
  * Reconciles desired state (services) with what exists (tasks), as swarmkit's replicated and
@@ -19,6 +33,8 @@ export class Orchestrator {
   private restarts = new Map<string, number[]>();
   /** Tasks whose restart-delay timer is armed in this process. */
   private delayed = new Set<string>();
+  /** Rollouts under way, by service ID. */
+  private rollouts = new Map<string, Rollout>();
 
   constructor(private readonly store: MemoryStore) {
     this.loop = new ReconcileLoop(store, 'orchestrator', (tx) => this.reconcile(tx));
@@ -47,6 +63,7 @@ export class Orchestrator {
       list.push(t);
       tasksBy.set(t.ServiceID, list);
     }
+    for (const id of this.rollouts.keys()) if (!services.has(id)) this.rollouts.delete(id);
     for (const s of services.values()) {
       const tasks = tasksBy.get(s.ID) ?? [];
       this.shutdownOnUnusableNodes(tx, tasks, nodes);
@@ -83,12 +100,6 @@ export class Orchestrator {
   }
 
   private reconcileReplicated(tx: WriteTx, s: Service, tasks: Task[], nodes: Node[]): void {
-    // A task on a node that is down or gone cannot be waited for (swarmkit's restart skips waitStop there).
-    const reachable = new Set(nodes.filter((n) => n.Status.State !== 'down').map((n) => n.ID));
-    const stopping = (t: Task) =>
-      !isTerminal(t.Status.State) &&
-      stateRank(t.Status.State) >= stateRank('assigned') &&
-      (!t.NodeID || reachable.has(t.NodeID));
     const replicas = s.Spec.Mode?.Replicated?.Replicas ?? 1;
     const bySlot = new Map<number, Task[]>();
     for (const t of tasks) {
@@ -100,54 +111,140 @@ export class Orchestrator {
     for (const [slot, list] of bySlot) {
       if (slot > replicas) for (const t of list) if (isLive(t)) this.setDesired(tx, t, 'shutdown');
     }
-    const parallelism = s.Spec.UpdateConfig?.Parallelism ?? 1;
-    let updating = 0;
-    const dirty: Task[] = [];
+    const slots: Slot[] = [];
     for (let slot = 1; slot <= replicas; slot++) {
-      const list = bySlot.get(slot) ?? [];
-      const live = list.find(isLive);
-      if (live) {
-        if (this.handleExit(tx, s, live)) continue;
-        if (!sameTaskSpec(live.Spec, s.Spec.TaskTemplate)) dirty.push(live);
-        else if (live.Status.State !== 'running') updating++;
-        continue;
-      }
-      // A slot whose task finished for good (restart policy said no) stays as it is.
-      if (list.some((t) => t.DesiredState === 'complete' && sameTaskSpec(t.Spec, s.Spec.TaskTemplate))) continue;
-      // Stop-first: the slot's old task must be down before its replacement starts.
-      if (list.some(stopping)) {
-        updating++;
-        continue;
-      }
-      tx.create('tasks', newTask(s, slot));
-      updating++;
+      slots.push({ tasks: bySlot.get(slot) ?? [], create: () => newTask(s, slot) });
     }
-    // Rolling update, stop-first: replace at most `parallelism` slots at a time (0 = all at once).
-    for (const t of dirty) {
-      if (parallelism !== 0 && updating >= parallelism) break;
-      this.setDesired(tx, t, 'shutdown');
-      updating++;
-    }
-    this.updateStatus(tx, s, dirty.length > 0 || updating > 0, dirty.length === 0 && updating === 0);
+    this.roll(tx, s, tasks, slots, nodes);
   }
 
   private reconcileGlobal(tx: WriteTx, s: Service, tasks: Task[], nodes: Node[]): void {
+    const slots: Slot[] = [];
     for (const n of nodes) {
       const mine = tasks.filter((t) => t.NodeID === n.ID);
-      const live = mine.find(isLive);
       const eligible = nodeEligible(n, s.Spec.TaskTemplate).ok && n.Status.State === 'ready';
-      if (live) {
-        if (!eligible) this.setDesired(tx, live, 'shutdown');
-        else if (!this.handleExit(tx, s, live) && !sameTaskSpec(live.Spec, s.Spec.TaskTemplate)) {
-          this.setDesired(tx, live, 'shutdown');
-        }
+      if (!eligible) {
+        for (const t of mine) if (isLive(t)) this.setDesired(tx, t, 'shutdown');
         continue;
       }
-      if (!eligible) continue;
-      if (mine.some((t) => t.DesiredState === 'complete' && sameTaskSpec(t.Spec, s.Spec.TaskTemplate))) continue;
-      if (mine.some((t) => !isTerminal(t.Status.State) && stateRank(t.Status.State) >= stateRank('assigned'))) continue;
-      tx.create('tasks', newTask(s, 0, n.ID));
+      slots.push({ tasks: mine, create: () => newTask(s, 0, n.ID) });
     }
+    this.roll(tx, s, tasks, slots, nodes);
+  }
+
+  /**
+   * Keeps one task of the current spec running in each slot (a replica's number, or a node for a global service):
+   * restarts what ended under the restart policy, starts what is missing, and replaces tasks of an older spec as a
+   * rolling update: `Parallelism` slots at a time, each batch after the last one's tasks run plus `Delay`, stopping
+   * the old task first or starting the new one first (`Order`). A new task that ends within `Monitor` of running (or
+   * never runs) is a failure; beyond `MaxFailureRatio` of the slots, `FailureAction` pauses or rolls back.
+   */
+  private roll(tx: WriteTx, s: Service, tasks: Task[], slots: Slot[], nodes: Node[]): void {
+    // A task on a node that is down or gone cannot be waited for (swarmkit's restart skips waitStop there).
+    const reachable = new Set(nodes.filter((n) => n.Status.State !== 'down').map((n) => n.ID));
+    const stopping = (t: Task) =>
+      !isTerminal(t.Status.State) &&
+      stateRank(t.Status.State) >= stateRank('assigned') &&
+      (!t.NodeID || reachable.has(t.NodeID));
+    const template = canonical(s.Spec.TaskTemplate);
+    const current = (t: Task) => canonical(t.Spec) === template;
+    const cfg = rolloutConfigOf(s);
+    const state = s.UpdateStatus?.State;
+    const paused = state === 'paused' || state === 'rollback_paused';
+    const now = Date.now();
+    let rollout = this.rollouts.get(s.ID);
+    if (rollout && rollout.key !== rolloutKey(s, template)) rollout = undefined;
+
+    // The rollout's tasks first: a failure may stop it before anything else is started.
+    if (rollout && !paused) {
+      const failed = rollout.observe(new Map(tasks.map((t) => [t.ID, t])), cfg, now);
+      if (failed) {
+        this.rollouts.delete(s.ID);
+        const next = onRolloutFailure(s, cfg, failed);
+        if (next) {
+          tx.update('services', { ...next, UpdatedAt: goTime() });
+          return;
+        }
+      }
+    }
+
+    const rolling = !!rollout && outdatedRemain(slots, current);
+    /** Slots being replaced, starting, or waiting out the update delay. */
+    let busy = 0;
+    const outdated: { slot: Slot; old: Task[] }[] = [];
+    for (const slot of slots) {
+      const live = slot.tasks.filter(isLive);
+      // A task that ended: restarted, or finished for good; either way the slot is settled in a later pass.
+      if (live.some((t) => this.handleExit(tx, s, t))) {
+        busy++;
+        continue;
+      }
+      if (live.length === 0) {
+        // A slot whose task finished for good (restart policy said no) stays as it is.
+        if (slot.tasks.some((t) => t.DesiredState === 'complete' && current(t))) continue;
+        // Stop-first: the slot's old task must be down before its replacement starts.
+        if (slot.tasks.some(stopping)) {
+          busy++;
+          continue;
+        }
+        const t = slot.create();
+        tx.create('tasks', t);
+        // The replacement of a task the rollout stopped is the rollout's.
+        if (slot.tasks.some((x) => !current(x))) rollout?.adopt(t.ID);
+        busy++;
+        continue;
+      }
+      const fresh = live.find(current);
+      const old = live.filter((t) => !current(t));
+      if (fresh && old.length > 0) {
+        // Start-first: the old task stops once its replacement runs.
+        if (fresh.Status.State === 'running') for (const t of old) this.setDesired(tx, t, 'shutdown');
+        busy++;
+      } else if (old.length > 0) {
+        outdated.push({ slot, old });
+      } else if (fresh && fresh.Status.State !== 'running') {
+        busy++;
+      } else if (fresh && rolling) {
+        const since = rollout!.runningSince(fresh.ID);
+        if (since !== undefined && now - since < cfg.delayMs) {
+          busy++;
+          this.loop.after(cfg.delayMs - (now - since), () => this.loop.kick());
+        }
+      }
+    }
+
+    if (outdated.length > 0 && !paused) {
+      if (!rollout) {
+        rollout = new Rollout(rolloutKey(s, template), outdated.length);
+        this.rollouts.set(s.ID, rollout);
+      }
+      for (const { slot, old } of outdated) {
+        if (cfg.parallelism !== 0 && busy >= cfg.parallelism) break;
+        if (cfg.order === 'start-first') {
+          const t = slot.create();
+          tx.create('tasks', t);
+          rollout.adopt(t.ID);
+        } else {
+          for (const t of old) this.setDesired(tx, t, 'shutdown');
+        }
+        busy++;
+      }
+    }
+
+    // Done when every slot runs the current spec, and the rollout's newest task has stayed up for the monitor
+    // period (or the delay and a second, when the delay is the longer), as swarmkit's updater watches at its end.
+    let settled = outdated.length === 0 && busy === 0;
+    if (settled && rollout) {
+      const watchMs = cfg.delayMs >= cfg.monitorMs ? cfg.delayMs + 1000 : cfg.monitorMs;
+      const left = rollout.lastRunningAt + watchMs - now;
+      if (left > 0) {
+        settled = false;
+        this.loop.after(left, () => this.loop.kick());
+      } else {
+        this.rollouts.delete(s.ID);
+      }
+    }
+    this.updateStatus(tx, s, !settled, settled);
   }
 
   /**
@@ -212,8 +309,9 @@ export class Orchestrator {
 
   private updateStatus(tx: WriteTx, s: Service, inProgress: boolean, converged: boolean): void {
     const st = s.UpdateStatus?.State;
-    const hasHistory = !!s.PreviousSpec;
-    if (!hasHistory) return;
+    // A service that was only ever created has no rollout to report; one rolled back on failure has lost its
+    // previous spec (as swarmkit's does) but still reports the rollback's end.
+    if (!s.PreviousSpec && st === undefined) return;
     if (inProgress && st === undefined) {
       tx.update('services', {
         ...s,

@@ -97,8 +97,12 @@ test('service update of env replaces the task', async () => {
   const [now] = await running('web');
   assert.notEqual(now.ID, old.ID);
   assert.deepEqual(now.Spec.ContainerSpec?.Env, ['A=1']);
-  const svc = await d.json<Service>('GET', '/services/web');
-  assert.equal(svc.UpdateStatus?.State, 'completed');
+  // The manager calls the update completed once the new task has stayed up for the monitor period (5 s).
+  const svc = await eventually(async () => {
+    const s = await d.json<Service>('GET', '/services/web');
+    return s.UpdateStatus?.State === 'completed' ? s : undefined;
+  });
+  assert.equal(svc!.UpdateStatus?.Message, 'update completed');
 });
 
 test('a task with no command fails with a clear error', async () => {

@@ -8,6 +8,9 @@ import { isTerminal, stateRank } from '../manager/task-status';
 /** list() attempts before the agent goes on without knowing what the executor has (about 8 s in all). */
 const LIST_ATTEMPTS = 5;
 
+/** A task to run now: desired running, or desired complete (a job's task), which runs until it exits. */
+const runsNow = (t: Task): boolean => t.DesiredState === 'running' || t.DesiredState === 'complete';
+
 interface Worker {
   controller: TaskController;
   phase: 'starting' | 'running' | 'stopping' | 'done';
@@ -108,7 +111,7 @@ export class Agent {
     for (const t of tasks) {
       seen.add(t.ID);
       const w = this.workers.get(t.ID);
-      const wanted = t.DesiredState === 'running';
+      const wanted = runsNow(t);
       if (!w) {
         const left = leftovers?.get(t.ID);
         if (left || t.Status.State !== 'assigned') this.takeOver(t, left);
@@ -125,7 +128,7 @@ export class Agent {
         this.release(w);
         void w.controller.shutdown().catch(() => undefined);
         void this.report(t, 'shutdown', 'shutdown');
-      } else if (w.phase === 'starting' && t.DesiredState === 'running') this.release(w);
+      } else if (w.phase === 'starting' && wanted) this.release(w);
     }
     for (const [id, w] of this.workers) {
       if (!seen.has(id)) {
@@ -148,7 +151,7 @@ export class Agent {
    */
   private takeOver(t: Task, left: ExecutorTask | undefined): void {
     const state = t.Status.State;
-    const live = t.DesiredState === 'running' || t.DesiredState === 'ready';
+    const live = runsNow(t) || t.DesiredState === 'ready';
     if (isTerminal(state)) {
       // History: what the executor kept (a stopped container) stays until the task is deleted.
       if (left) this.keep(t, left.state === 'running');
@@ -198,7 +201,7 @@ export class Agent {
       void this.report(t, 'rejected', 'rejected', { Err: (err as Error).message });
       return;
     }
-    const w: Worker = { controller, phase: 'starting', serviceName, released: t.DesiredState === 'running' };
+    const w: Worker = { controller, phase: 'starting', serviceName, released: runsNow(t) };
     this.workers.set(t.ID, w);
     void this.run(t, w, resume ? stateRank(t.Status.State) : -1);
   }

@@ -7,6 +7,10 @@ export const isTerminal = (s: TaskState): boolean => stateRank(s) >= stateRank('
 /** A task the orchestrator still wants to run (desired ready or running). */
 export const isLive = (t: Task): boolean => t.DesiredState === 'running' || t.DesiredState === 'ready';
 
+/** A task meant to run: live, or a job's task, which runs until it completes (desired state "complete"). */
+export const isWanted = (t: Task): boolean =>
+  isLive(t) || (t.DesiredState === 'complete' && !isTerminal(t.Status.State));
+
 /** Docker's canonical JSON comparison of task specs, for `_up-to-date` and rolling updates. */
 export function sameTaskSpec(a: unknown, b: unknown): boolean {
   return canonical(a) === canonical(b);

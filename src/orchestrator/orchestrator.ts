@@ -7,6 +7,7 @@ import { newTask } from './new-task';
 import { nodeEligible } from '../scheduler/constraints';
 import { ReconcileLoop } from '../manager/reconcile-loop';
 import { onRolloutFailure, Rollout, rolloutConfigOf, rolloutKey } from './updater';
+import { newJobTask, reconcileGlobalJob, reconcileReplicatedJob } from './jobs';
 
 /** One place a task of the service belongs: a replica's slot, or a node of a global service. */
 interface Slot {
@@ -15,6 +16,9 @@ interface Slot {
   /** A new task for it, of the current spec. */
   create(): Task;
 }
+
+/** Restart attempts are counted per slot (replicated) or per node (global). */
+const restartKey = (s: Service, t: Task) => `${s.ID}/${t.Slot}/${t.NodeID}`;
 
 /** Whether some slot still runs a task of an older spec. */
 function outdatedRemain(slots: Slot[], current: (t: Task) => boolean): boolean {
@@ -66,10 +70,15 @@ export class Orchestrator {
     for (const id of this.rollouts.keys()) if (!services.has(id)) this.rollouts.delete(id);
     for (const s of services.values()) {
       const tasks = tasksBy.get(s.ID) ?? [];
-      this.shutdownOnUnusableNodes(tx, tasks, nodes);
-      if (s.Spec.Mode?.Global) this.reconcileGlobal(tx, s, tasks, nodes);
-      else this.reconcileReplicated(tx, s, tasks, nodes);
-      this.reap(tx, tasks, history);
+      const restart = (tx2: WriteTx, s2: Service, t: Task) => this.jobTaskUnderWay(tx2, s2, t);
+      if (s.Spec.Mode?.ReplicatedJob) reconcileReplicatedJob(tx, s, tasks, restart);
+      else if (s.Spec.Mode?.GlobalJob) reconcileGlobalJob(tx, s, tasks, nodes, restart);
+      else {
+        this.shutdownOnUnusableNodes(tx, tasks, nodes);
+        if (s.Spec.Mode?.Global) this.reconcileGlobal(tx, s, tasks, nodes);
+        else this.reconcileReplicated(tx, s, tasks, nodes);
+        this.reap(tx, tasks, history);
+      }
     }
   }
 
@@ -253,51 +262,84 @@ export class Orchestrator {
    */
   private handleExit(tx: WriteTx, s: Service, t: Task): boolean {
     if (t.DesiredState === 'ready') {
-      // A replacement waiting out its restart delay. Its timer lives in this process only, so a
-      // task found waiting with no timer (the manager restarted) gets one for what remains of the
-      // delay, counted from its creation, as swarmkit's taskinit does after a leader change.
-      if (!this.delayed.has(t.ID)) {
-        const policy = s.Spec.TaskTemplate.RestartPolicy ?? {};
-        const delayMs = nsToMs(policy.Delay ?? DEFAULT_RESTART_DELAY_NS, 0);
-        const waited = Date.now() - Date.parse(t.CreatedAt);
-        this.releaseAfter(t.ID, Math.max(0, Math.min(delayMs, delayMs - waited)));
-      }
+      this.keepDelayed(s, t, 'running');
       return false;
     }
     if (!isTerminal(t.Status.State)) return false;
-    const policy = s.Spec.TaskTemplate.RestartPolicy ?? {};
-    const condition = policy.Condition ?? 'any';
     const failed = t.Status.State !== 'complete';
-    const key = `${s.ID}/${t.Slot}/${t.NodeID}`;
-    const now = Date.now();
-    const windowMs = nsToMs(policy.Window, 0);
-    const attempts = (this.restarts.get(key) ?? []).filter((at) => windowMs === 0 || now - at < windowMs);
-    const allowed =
-      condition === 'any' || (condition === 'on-failure' && failed)
-        ? !policy.MaxAttempts || attempts.length < policy.MaxAttempts
-        : false;
-    if (!allowed) {
+    if (!this.mayRestart(s, t, failed)) {
       this.setDesired(tx, t, 'complete');
       return true;
     }
-    this.setDesired(tx, t, 'shutdown');
-    attempts.push(now);
-    this.restarts.set(key, attempts);
-    const delayMs = nsToMs(policy.Delay ?? DEFAULT_RESTART_DELAY_NS, 0);
-    const next = newTask(s, t.Slot, s.Spec.Mode?.Global ? t.NodeID : '', delayMs > 0 ? 'ready' : 'running');
-    tx.create('tasks', next);
-    if (delayMs > 0) this.releaseAfter(next.ID, delayMs);
+    this.restart(tx, s, t, newTask(s, t.Slot, s.Spec.Mode?.Global ? t.NodeID : ''), 'running');
     return true;
   }
 
-  /** After `delayMs`, lets a task waiting in desired state "ready" start. */
-  private releaseAfter(taskId: string, delayMs: number): void {
+  /**
+   * A job task that has not completed (its slot is under way unless this says otherwise). One that ended without
+   * completing is replaced in its slot, or on its node, as the restart policy allows: jobs restart only what failed,
+   * as swarmkit treats condition "any" for a job as "on-failure". One the policy gives up on is left as it is.
+   */
+  private jobTaskUnderWay(tx: WriteTx, s: Service, t: Task): boolean {
+    if (t.DesiredState === 'ready') {
+      this.keepDelayed(s, t, 'complete');
+      return true;
+    }
+    if (!isTerminal(t.Status.State)) return true;
+    if (!this.mayRestart(s, t, true)) return false;
+    this.restart(tx, s, t, newJobTask(s, t.Slot, s.Spec.Mode?.GlobalJob ? t.NodeID : ''), 'complete');
+    return true;
+  }
+
+  /** The restart policy's answer for a task that ended: its condition, and its attempts within the window. */
+  private mayRestart(s: Service, t: Task, failed: boolean): boolean {
+    const policy = s.Spec.TaskTemplate.RestartPolicy ?? {};
+    const condition = policy.Condition ?? 'any';
+    if (!(condition === 'any' || (condition === 'on-failure' && failed))) return false;
+    const windowMs = nsToMs(policy.Window, 0);
+    const now = Date.now();
+    const attempts = (this.restarts.get(restartKey(s, t)) ?? []).filter((at) => windowMs === 0 || now - at < windowMs);
+    return !policy.MaxAttempts || attempts.length < policy.MaxAttempts;
+  }
+
+  /**
+   * Replaces `t` (which ended) with `next`, counting the attempt. With a restart delay the replacement waits in
+   * desired state "ready" and is then let go to `target` ("running", or "complete" for a job's task).
+   */
+  private restart(tx: WriteTx, s: Service, t: Task, next: Task, target: 'running' | 'complete'): void {
+    this.setDesired(tx, t, 'shutdown');
+    const key = restartKey(s, t);
+    const windowMs = nsToMs(s.Spec.TaskTemplate.RestartPolicy?.Window, 0);
+    const now = Date.now();
+    const attempts = (this.restarts.get(key) ?? []).filter((at) => windowMs === 0 || now - at < windowMs);
+    attempts.push(now);
+    this.restarts.set(key, attempts);
+    const delayMs = nsToMs(s.Spec.TaskTemplate.RestartPolicy?.Delay ?? DEFAULT_RESTART_DELAY_NS, 0);
+    next.DesiredState = delayMs > 0 ? 'ready' : target;
+    tx.create('tasks', next);
+    if (delayMs > 0) this.releaseAfter(next.ID, delayMs, target);
+  }
+
+  /**
+   * A replacement waiting out its restart delay. Its timer lives in this process only, so a task found waiting with
+   * no timer (the manager restarted) gets one for what remains of the delay, counted from its creation, as
+   * swarmkit's taskinit does after a leader change.
+   */
+  private keepDelayed(s: Service, t: Task, target: 'running' | 'complete'): void {
+    if (this.delayed.has(t.ID)) return;
+    const delayMs = nsToMs(s.Spec.TaskTemplate.RestartPolicy?.Delay ?? DEFAULT_RESTART_DELAY_NS, 0);
+    const waited = Date.now() - Date.parse(t.CreatedAt);
+    this.releaseAfter(t.ID, Math.max(0, Math.min(delayMs, delayMs - waited)), target);
+  }
+
+  /** After `delayMs`, lets a task waiting in desired state "ready" go on to `target`. */
+  private releaseAfter(taskId: string, delayMs: number, target: 'running' | 'complete'): void {
     this.delayed.add(taskId);
     this.loop.after(delayMs, () => {
       void this.store
         .retryUpdate((tx2) => {
           const cur = tx2.get('tasks', taskId);
-          if (cur && cur.DesiredState === 'ready') tx2.update('tasks', { ...cur, DesiredState: 'running' });
+          if (cur && cur.DesiredState === 'ready') tx2.update('tasks', { ...cur, DesiredState: target });
         })
         .then(() => this.delayed.delete(taskId))
         .catch(() => {

@@ -1,7 +1,7 @@
 import type { MemoryStore, WriteTx } from '../store/memory-store';
 import type { Node, Task } from '../types/swarm';
 import { goTime } from '../util/time';
-import { isLive, isTerminal } from '../manager/task-status';
+import { isTerminal, isWanted } from '../manager/task-status';
 import { nodeEligible } from './constraints';
 import { ReconcileLoop } from '../manager/reconcile-loop';
 
@@ -38,10 +38,10 @@ export class Scheduler {
       l.total++;
       l.byService.set(t.ServiceID, (l.byService.get(t.ServiceID) ?? 0) + 1);
     };
-    for (const t of tasks) if (t.NodeID && isLive(t) && !isTerminal(t.Status.State)) count(t);
+    for (const t of tasks) if (t.NodeID && isWanted(t) && !isTerminal(t.Status.State)) count(t);
     const now = goTime();
     for (const t of waiting) {
-      if (!isLive(t)) {
+      if (!isWanted(t)) {
         // Never placed and no longer wanted: it ends here.
         tx.update('tasks', { ...t, Status: { ...t.Status, State: 'shutdown', Message: 'shutdown', Timestamp: now } });
         continue;

@@ -294,6 +294,8 @@ export interface Service extends Meta {
   PreviousSpec?: ServiceSpec;
   Endpoint: { Spec: EndpointSpec; Ports?: PortConfig[]; VirtualIPs?: { NetworkID: string; Addr: string }[] };
   UpdateStatus?: UpdateStatus;
+  /** Job modes only: which run of the job is current (every update starts another) and when it began. */
+  JobStatus?: { JobIteration: { Index: number }; LastExecution?: Timestamp };
   ServiceStatus?: { RunningTasks: number; DesiredTasks: number; CompletedTasks: number };
 }
 
@@ -337,6 +339,8 @@ export interface Task extends Meta {
   NodeID: ObjectID;
   Status: TaskStatus;
   DesiredState: TaskState;
+  /** Job tasks only: the run of the job (the service's JobStatus.JobIteration) this task belongs to. */
+  JobIteration?: { Index: number };
   NetworksAttachments?: unknown[];
   Volumes: null;
 }

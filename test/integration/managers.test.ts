@@ -199,6 +199,15 @@ test('a manager demoted while it was down learns it when it comes back, and runs
   const leader = managers[ids.indexOf(leaderId)];
 
   await target.halt('SIGKILL');
+  // The leader marks it unreachable first: a demotion read before that write would be out of sequence.
+  await eventually(
+    async () =>
+      (await leader.json<Node>('GET', `/nodes/${targetId}`)).ManagerStatus?.Reachability === 'unreachable'
+        ? true
+        : undefined,
+    20_000,
+    'the leader to see the killed manager unreachable',
+  );
   const d = leader.shoal(['node', 'demote', targetId]);
   assert.equal(d.code, 0, d.stderr);
   // The leader takes it out of Raft while it is down: its own log never hears of it.

@@ -8,7 +8,7 @@ import { createService, findService, removeService, updateService } from '../../
 import { modeOf } from '../../manager/controlapi/service-spec';
 import { withDefaults } from './service-defaults';
 import { labelMatches } from './filters';
-import { isLive } from '../../manager/task-status';
+import { isWanted } from '../../manager/task-status';
 import type { MemoryStore } from '../../store/memory-store';
 
 export function serviceRoutes(r: Router, ctx: ApiContext): void {
@@ -57,19 +57,30 @@ export function serviceRoutes(r: Router, ctx: ApiContext): void {
   });
 }
 
-/** ServiceStatus as swarmkit's ListServiceStatuses counts it. */
+/** ServiceStatus as swarmkit's ListServiceStatuses counts it; for a job, only its current iteration's tasks. */
 function serviceStatus(store: MemoryStore, s: Service) {
   const nodes = new Map(store.list('nodes').map((n) => [n.ID, n]));
+  const iteration = s.JobStatus?.JobIteration.Index;
   let running = 0;
   let desiredFromTasks = 0;
   let completed = 0;
   for (const t of store.peek('tasks')) {
     if (t.ServiceID !== s.ID) continue;
-    if (isLive(t as never)) desiredFromTasks++;
+    if (iteration !== undefined && t.JobIteration?.Index !== iteration) continue;
     if (t.Status.State === 'complete') completed++;
-    if (t.Status.State === 'running' && t.DesiredState === 'running' && nodes.get(t.NodeID)?.Status.State !== 'down')
+    if (isWanted(t as never)) desiredFromTasks++;
+    if (
+      t.Status.State === 'running' &&
+      (t.DesiredState === 'running' || t.DesiredState === 'complete') &&
+      nodes.get(t.NodeID)?.Status.State !== 'down'
+    )
       running++;
   }
-  const desired = s.Spec.Mode?.Replicated ? (s.Spec.Mode.Replicated.Replicas ?? 1) : desiredFromTasks;
+  const mode = s.Spec.Mode ?? {};
+  const desired = mode.Replicated
+    ? (mode.Replicated.Replicas ?? 1)
+    : mode.ReplicatedJob
+      ? (mode.ReplicatedJob.MaxConcurrent ?? 1)
+      : desiredFromTasks;
   return { RunningTasks: running, DesiredTasks: desired, CompletedTasks: completed };
 }

@@ -84,11 +84,17 @@ export function normalizeServiceSpec(given: ServiceSpec | undefined): ServiceSpe
   );
   if (kinds.length > 1)
     throw invalid('service mode must be exactly one of replicated, global, replicated-job, global-job');
-  if (mode.ReplicatedJob || mode.GlobalJob) {
-    throw rpcError('Unimplemented', 'job services (replicated-job, global-job) are not supported yet');
-  }
-  if (mode.Global) spec.Mode = { Global: {} };
+  if (mode.ReplicatedJob) {
+    // moby's convert: MaxConcurrent 1 unless given, TotalCompletions as many as run at once unless given.
+    const job = mode.ReplicatedJob;
+    if ((job.MaxConcurrent ?? 0) < 0) throw invalid('Maximum concurrent jobs must not be negative');
+    if ((job.TotalCompletions ?? 0) < 0) throw invalid('Total completed jobs must not be negative');
+    const concurrent = job.MaxConcurrent || 1;
+    spec.Mode = { ReplicatedJob: { MaxConcurrent: concurrent, TotalCompletions: job.TotalCompletions ?? concurrent } };
+  } else if (mode.GlobalJob) spec.Mode = { GlobalJob: {} };
+  else if (mode.Global) spec.Mode = { Global: {} };
   else spec.Mode = { Replicated: { Replicas: mode.Replicated?.Replicas ?? 1 } };
+  if ((mode.ReplicatedJob || mode.GlobalJob) && spec.UpdateConfig) throw invalid('Jobs may not have an update config');
 
   spec.EndpointSpec = spec.EndpointSpec ?? {};
   spec.EndpointSpec.Mode = spec.EndpointSpec.Mode || 'vip';

@@ -6,6 +6,8 @@ import { goTime } from '../../util/time';
 import { resolveRef } from './resolve';
 import { modeOf, normalizeServiceSpec, resolvePorts } from './service-spec';
 
+const isJob = (spec: ServiceSpec) => !!(spec.Mode?.ReplicatedJob || spec.Mode?.GlobalJob);
+
 export function findService(store: MemoryStore, ref: string): Service {
   return resolveRef('service', ref, store.list('services'), (s) => s.Spec.Name);
 }
@@ -25,6 +27,7 @@ export async function createService(store: MemoryStore, given: ServiceSpec | und
     Spec: spec,
     Endpoint: { Spec: spec.EndpointSpec ?? {}, Ports: resolvePorts(spec, others) },
   };
+  if (isJob(spec)) service.JobStatus = { JobIteration: { Index: 0 }, LastExecution: now };
   await store.update((tx) => tx.create('services', service));
   return store.get('services', service.ID)!;
 }
@@ -58,6 +61,10 @@ export async function updateService(
   };
   // A new spec starts a new rollout: a stale "completed" would make the CLI stop watching at once.
   delete next.UpdateStatus;
+  // Any update of a job runs it again, as swarmkit's does: a new iteration, whose tasks replace the last one's.
+  if (current.JobStatus) {
+    next.JobStatus = { JobIteration: { Index: current.JobStatus.JobIteration.Index + 1 }, LastExecution: goTime() };
+  }
   if (rollback) {
     next.UpdateStatus = { State: 'rollback_started', Message: 'manually requested rollback', StartedAt: goTime() };
   }

@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import type { Task } from '../../src/types/swarm';
 
 export const ROOT = join(__dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'run.js');
@@ -162,6 +164,23 @@ export class TestDaemon {
     if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.body}`);
     return JSON.parse(r.body) as T;
   }
+
+  /** The tasks of one service, by name or ID (`GET /tasks?filters={"service":[name]}`). */
+  serviceTasks(name: string): Promise<Task[]> {
+    return this.json<Task[]>('GET', `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [name] }))}`);
+  }
+}
+
+/** A daemon that manages a swarm of its own (`swarm init`) for the tests of one file, stopped after them. */
+export function swarmOfOne(): TestDaemon {
+  const d = new TestDaemon();
+  before(async () => {
+    await d.start();
+    const init = d.shoal(['swarm', 'init']);
+    if (init.code !== 0) throw new Error(`swarm init: ${init.stderr}`);
+  });
+  after(() => d.stop());
+  return d;
 }
 
 /** A port nothing listens on now, on 127.0.0.1. */

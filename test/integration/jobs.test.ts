@@ -1,20 +1,14 @@
 // Job services against a real daemon (process executor): a replicated job runs its completions a few at a time
 // and the CLI waits for "job complete", `service ls` shows the completions, an update runs the job again, and a
 // global job runs once on the node; the docker CLI drives them too.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestDaemon, eventually } from './harness';
-import type { Service, Task } from '../../src/types/swarm';
+import { eventually, swarmOfOne } from './harness';
+import type { Service } from '../../src/types/swarm';
 
-const d = new TestDaemon();
-before(async () => {
-  await d.start();
-  assert.equal(d.shoal(['swarm', 'init']).code, 0);
-});
-after(() => d.stop());
+const d = swarmOfOne();
 
-const tasks = async (name: string) =>
-  d.json<Task[]>('GET', `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [name] }))}`);
+const tasks = (name: string) => d.serviceTasks(name);
 
 test('a replicated job runs its completions, MaxConcurrent at a time, and the CLI waits for it', async () => {
   const r = d.shoal([

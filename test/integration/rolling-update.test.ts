@@ -1,20 +1,14 @@
 // Rolling updates and rollbacks against a real daemon, through shoal's CLI and the docker CLI: an update replaces
 // one task at a time with the delay between them, `service rollback` returns to the previous spec, a failing update
 // rolls back (or pauses) as its failure action says, and the CLI reports each as docker's does.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestDaemon, eventually } from './harness';
+import { eventually, swarmOfOne } from './harness';
 import type { Service, Task } from '../../src/types/swarm';
 
-const d = new TestDaemon();
-before(async () => {
-  await d.start();
-  assert.equal(d.shoal(['swarm', 'init']).code, 0);
-});
-after(() => d.stop());
+const d = swarmOfOne();
 
-const tasks = async (name: string) =>
-  d.json<Task[]>('GET', `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [name] }))}`);
+const tasks = (name: string) => d.serviceTasks(name);
 const running = async (name: string) =>
   (await tasks(name)).filter((t) => t.Status.State === 'running' && t.DesiredState === 'running');
 const service = (name: string) => d.json<Service>('GET', `/services/${name}`);

@@ -1,32 +1,14 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Manager } from '../../src/manager/manager';
+import type { Manager } from '../../src/manager/manager';
+import { managerWith, testNode, until } from './fixtures';
 import { createService, updateService } from '../../src/manager/controlapi/services';
-import type { Node, ServiceMode, ServiceSpec, Task } from '../../src/types/swarm';
+import type { ServiceMode, ServiceSpec, Task } from '../../src/types/swarm';
 
 // Job modes on a real store, orchestrator and scheduler, with a scripted agent: a task runs for a moment once
 // assigned, then completes (or fails, for an image in `failing`). The test watches how many run at once.
 
-const managers: Manager[] = [];
-after(async () => {
-  for (const m of managers) await m.stop();
-});
-
-const node = (id: string, state: 'ready' | 'down' = 'ready'): Node => ({
-  ID: id,
-  Version: {},
-  CreatedAt: '',
-  UpdatedAt: '',
-  Spec: { Labels: {}, Role: 'worker', Availability: 'active' },
-  Description: {
-    Hostname: id,
-    Platform: { Architecture: 'x86_64', OS: 'linux' },
-    Resources: { NanoCPUs: 1e9, MemoryBytes: 1e9 },
-    Engine: { EngineVersion: 'test' },
-    TLSInfo: {},
-  },
-  Status: { State: state, Addr: '127.0.0.1' },
-});
+const node = (id: string, state: 'ready' | 'down' = 'ready') => testNode(id, { state });
 
 const spec = (
   mode: ServiceMode,
@@ -44,9 +26,7 @@ const spec = (
 });
 
 async function cluster(nodes = [node('n1'), node('n2')], runMs = 30) {
-  const m = await Manager.open();
-  managers.push(m);
-  await m.store.update((tx) => nodes.forEach((n) => tx.create('nodes', n)));
+  const m = await managerWith(nodes);
   const failing = new Set(['broken']);
   let now = 0;
   let peak = 0;
@@ -73,16 +53,6 @@ async function cluster(nodes = [node('n1'), node('n2')], runMs = 30) {
   });
   m.start();
   return { m, failing, peak: () => peak };
-}
-
-async function until<T>(fn: () => T | undefined | false, what: string, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const tasks = (m: Manager) => m.store.list('tasks');

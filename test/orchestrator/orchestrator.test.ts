@@ -1,32 +1,14 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Manager } from '../../src/manager/manager';
+import type { Manager } from '../../src/manager/manager';
+import { managerWith, testNode, until } from './fixtures';
 import { createService, updateService } from '../../src/manager/controlapi/services';
 import type { Node, ServiceSpec, Task } from '../../src/types/swarm';
 
 // The orchestrator and scheduler on a real store, with the agent's part played by the test:
 // it sets task states as an agent would report them.
 
-const managers: Manager[] = [];
-after(async () => {
-  for (const m of managers) await m.stop();
-});
-
-const node = (id: string, labels: Record<string, string> = {}): Node => ({
-  ID: id,
-  Version: {},
-  CreatedAt: '',
-  UpdatedAt: '',
-  Spec: { Labels: labels, Role: 'worker', Availability: 'active' },
-  Description: {
-    Hostname: id,
-    Platform: { Architecture: 'x86_64', OS: 'linux' },
-    Resources: { NanoCPUs: 1e9, MemoryBytes: 1e9 },
-    Engine: { EngineVersion: 'test' },
-    TLSInfo: {},
-  },
-  Status: { State: 'ready', Addr: '127.0.0.1' },
-});
+const node = (id: string, labels: Record<string, string> = {}) => testNode(id, { labels });
 
 const spec = (name: string, replicas: number, extra: Partial<ServiceSpec['TaskTemplate']> = {}): ServiceSpec => ({
   Name: name,
@@ -36,20 +18,9 @@ const spec = (name: string, replicas: number, extra: Partial<ServiceSpec['TaskTe
 });
 
 async function setup(nodes: Node[]) {
-  const m = await Manager.open();
-  managers.push(m);
-  await m.store.update((tx) => nodes.forEach((n) => tx.create('nodes', n)));
+  const m = await managerWith(nodes);
   m.start();
   return m;
-}
-
-async function until<T>(fn: () => T | undefined | false, what: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out: ${what}`);
 }
 
 const tasksOf = (m: Manager, serviceId: string) => m.store.list('tasks').filter((t) => t.ServiceID === serviceId);

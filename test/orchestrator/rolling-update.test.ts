@@ -1,33 +1,13 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Manager } from '../../src/manager/manager';
+import type { Manager } from '../../src/manager/manager';
+import { managerWith, testNode, until } from './fixtures';
 import { createService, updateService } from '../../src/manager/controlapi/services';
 import type { StoreEvent } from '../../src/store/memory-store';
-import type { Node, Service, ServiceSpec, Task, UpdateConfig } from '../../src/types/swarm';
+import type { Service, ServiceSpec, Task, UpdateConfig } from '../../src/types/swarm';
 
 // Rolling updates on a real store, orchestrator and scheduler, with a scripted agent: it runs what is assigned (a
 // task whose image is "broken" fails instead) and stops what is told to stop, and the test records every step.
-
-const managers: Manager[] = [];
-after(async () => {
-  for (const m of managers) await m.stop();
-});
-
-const node = (id: string): Node => ({
-  ID: id,
-  Version: {},
-  CreatedAt: '',
-  UpdatedAt: '',
-  Spec: { Labels: {}, Role: 'worker', Availability: 'active' },
-  Description: {
-    Hostname: id,
-    Platform: { Architecture: 'x86_64', OS: 'linux' },
-    Resources: { NanoCPUs: 1e9, MemoryBytes: 1e9 },
-    Engine: { EngineVersion: 'test' },
-    TLSInfo: {},
-  },
-  Status: { State: 'ready', Addr: '127.0.0.1' },
-});
 
 const MS = 1e6;
 
@@ -55,10 +35,8 @@ interface Step {
 }
 
 /** A manager with two nodes and an agent that runs assigned tasks after `startMs`, and records what it does. */
-async function cluster(startMs = 20) {
-  const m = await Manager.open();
-  managers.push(m);
-  await m.store.update((tx) => [node('n1'), node('n2')].forEach((n) => tx.create('nodes', n)));
+async function cluster(startMs = 20, nodes = ['n1', 'n2']) {
+  const m = await managerWith(nodes.map((n) => testNode(n)));
   const steps: Step[] = [];
   /** Images whose tasks fail when they start. */
   const failing = new Set(['broken']);
@@ -103,16 +81,6 @@ async function cluster(startMs = 20) {
   });
   m.start();
   return { m, steps, failing, statuses };
-}
-
-async function until<T>(fn: () => T | undefined | false, what: string, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const running = (m: Manager, image: string) =>
@@ -264,4 +232,26 @@ test('a rollback that fails pauses instead of rolling back again', async () => {
   const s = await until(() => svc(m).UpdateStatus?.State === 'rollback_paused' && svc(m), 'rollback paused');
   assert.match(s.UpdateStatus!.Message!, /^rollback paused due to failure or early termination of task \w+$/);
   assert.equal(s.Spec.TaskTemplate.ContainerSpec?.Image, 'v1');
+});
+
+test('a global service rolls node by node, Parallelism at a time', async () => {
+  const { m, steps } = await cluster(20, ['n1', 'n2', 'n3']);
+  const global = (image: string): ServiceSpec => ({ ...spec(image, 0, { Monitor: 100 * MS }), Mode: { Global: {} } });
+  await createService(m.store, global('v1'));
+  await until(() => running(m, 'v1').length === 3, 'v1 on every node');
+  const mark = steps.length;
+  await update(m, global('v2'));
+  await until(() => running(m, 'v2').length === 3, 'v2 on every node');
+  // Stop-first, one node at a time: each v1 task stopped only after the previous node's v2 task ran.
+  const during = steps.slice(mark).map((x) => `${x.image}:${x.state}`);
+  assert.deepEqual(during, ['v1:shutdown', 'v2:running', 'v1:shutdown', 'v2:running', 'v1:shutdown', 'v2:running']);
+  assert.deepEqual(
+    m.store
+      .list('tasks')
+      .filter((t) => t.Spec.ContainerSpec?.Image === 'v2')
+      .map((t) => t.NodeID)
+      .sort(),
+    ['n1', 'n2', 'n3'],
+  );
+  await until(() => svc(m).UpdateStatus?.State === 'completed', 'completed');
 });

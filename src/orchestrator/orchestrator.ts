@@ -77,8 +77,9 @@ export class Orchestrator {
         this.shutdownOnUnusableNodes(tx, tasks, nodes);
         if (s.Spec.Mode?.Global) this.reconcileGlobal(tx, s, tasks, nodes);
         else this.reconcileReplicated(tx, s, tasks, nodes);
-        this.reap(tx, tasks, history);
       }
+      // A job's completed tasks are its record and stay; the failed tries it restarted are history like any other.
+      this.reap(tx, tasks, history);
     }
   }
 

@@ -133,3 +133,17 @@ test('global-job: one task per ready node, once; a node that comes later runs it
   assert.ok(tasks(m).every((t) => t.Slot === 0 && t.ServiceID === s.ID));
   assert.equal(tasks(m).length, 3);
 });
+
+test('a job task that keeps failing is retried without end, and its history stays within the retention limit', async () => {
+  const { m } = await cluster([node('n1')], 10);
+  const s = spec({ ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } }, 'broken');
+  s.TaskTemplate.RestartPolicy = { Condition: 'on-failure', Delay: 0, MaxAttempts: 0 };
+  await createService(m.store, s);
+  let failures = 0;
+  m.store.on('change', (e) => {
+    if (e.table === 'tasks' && e.action === 'update' && (e.object as Task).Status.State === 'failed') failures++;
+  });
+  await until(() => failures >= 12, 'a dozen failed tries');
+  // The default TaskHistoryRetentionLimit is 5: five finished tries and the one under way at the most.
+  assert.ok(tasks(m).length <= 6, `${tasks(m).length} tasks kept`);
+});

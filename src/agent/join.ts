@@ -77,6 +77,27 @@ export async function fetchPinnedRoot(
 }
 
 /**
+ * The root the manager at `remoteAddr` serves, fetched without verifying the manager and without a digest to pin
+ * it: the caller must check it, as a node does by requiring its own certificate to chain to it.
+ */
+export async function fetchRootUnverified(remoteAddr: string, timeoutMs = 5000): Promise<PemCertificate> {
+  const client = new RpcClient({ insecure: true, timeoutMs });
+  try {
+    const res = await client.call<object, GetRootCACertificateResponse>(
+      remoteAddr,
+      CA_SERVICE,
+      'GetRootCACertificate',
+      {},
+    );
+    const root = typeof res?.Certificate === 'string' ? res.Certificate : '';
+    checkRootBundle(root);
+    return root as PemCertificate;
+  } finally {
+    client.close();
+  }
+}
+
+/**
  * Joins the swarm a manager at `remoteAddr` belongs to. Returns the node's new key and certificate and the swarm's
  * root. Server refusals are RpcErrors (`rpc error: code = InvalidArgument desc = A valid join token is necessary to
  * join this cluster`); checks on this side are Errors with swarmkit's texts.

@@ -4,7 +4,7 @@
 // several managers the session is with the leader: a manager that is not the leader says where the leader is, and
 // a manager that does not answer is replaced by the next one the last session message named.
 import type { RpcClient, RpcStream } from '../transport/client';
-import { RpcError } from '../transport/errors';
+import { isUnknownAuthority, RpcError } from '../transport/errors';
 import type { Task, TaskStatus } from '../types/swarm';
 import { nsToMs } from '../util/time';
 import {
@@ -36,6 +36,8 @@ export interface RemoteDispatcherOptions {
   retryMs?: number;
   /** Every session message, before its tasks are handed on: the root CA and the certificate state it carries. */
   onMessage?(msg: SessionMessage): void;
+  /** The manager at `addr` presented a certificate that does not chain to this node's trust root. */
+  onUnknownAuthority?(addr: string): void;
 }
 
 const isRemoval = (err: unknown) =>
@@ -146,6 +148,7 @@ export class RemoteDispatcher implements TaskSource {
         }
         // One line per outage, not one per retry.
         if (failures++ === 0) console.error(`shoal agent: session with ${this.addr}: ${(err as Error).message}`);
+        if (isUnknownAuthority(err)) this.opts.onUnknownAuthority?.(this.addr);
         this.moveOn(err);
       }
       clearTimeout(this.heartbeatTimer);

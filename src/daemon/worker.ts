@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent } from '../agent/agent';
 import type { Executor } from '../agent/exec/executor';
-import { joinSwarm, type JoinResult } from '../agent/join';
+import { fetchRootUnverified, joinSwarm, type JoinResult } from '../agent/join';
 import { RemoteDispatcher } from '../agent/remote-dispatcher';
 import { CertificateRenewer, renewalClock, requestRenewal } from '../agent/renewal';
 import { nodeTLSInfo, parseNodeCertificate, verifyChain } from '../ca/certificate-info';
@@ -15,10 +15,14 @@ import { MANAGER_ROLE } from '../ca/node-cert';
 import type { PemCertificate } from '../ca/pem';
 import type { AgentDescription, SessionMessage } from '../dispatcher/protocol';
 import { RpcClient } from '../transport/client';
+import { isUnknownAuthority } from '../transport/errors';
 import type { NodeCredentials } from '../transport/tls-config';
 import type { JoinRequest, NodeAvailability, SwarmInfo } from '../types/swarm';
 import { advertiseAddr, hostOf } from './addr';
 import { certificatesDir, writeNodeState, type NodeState } from './node-state';
+
+/** How often a worker asks one manager for the swarm's root again when what it gets does not fit. */
+const REFETCH_INTERVAL_MS = 30_000;
 
 const files = (dataRoot: string) => {
   const dir = certificatesDir(dataRoot);
@@ -127,13 +131,19 @@ export class WorkerNode {
         void this.agent?.stop();
       },
       onMessage: (msg) => this.onSessionMessage(msg),
+      onUnknownAuthority: (addr) => void this.refetchRoot(addr),
     });
     this.source = source;
     this.agent = new Agent(this.nodeId, source, this.executor, (id) => source.serviceName(id));
     this.agent.start();
     this.renewer = new CertificateRenewer({
       current: () => this.credentials,
-      renew: (current) => requestRenewal(client, this.managerAddr, current),
+      renew: (current) =>
+        requestRenewal(client, this.managerAddr, current).catch(async (err: unknown) => {
+          if (!isUnknownAuthority(err)) throw err;
+          await this.refetchRoot(this.managerAddr);
+          return requestRenewal(client, this.managerAddr, this.credentials);
+        }),
       onRenewed: (next) => this.renewed(next),
       clock: renewalClock(),
       onError: (err, retryInMs) =>
@@ -210,6 +220,31 @@ export class WorkerNode {
     this.credentials = { ...this.credentials, rootCertPem: root };
     this.client?.setCredentials(this.credentials);
     this.source?.restart();
+  }
+
+  private refetching?: Promise<void>;
+  private readonly lastRefetch = new Map<string, number>();
+
+  /**
+   * swarmkit's updateRootThenUpdateCert: the manager's certificate does not chain to this node's root, as after a
+   * root rotation that finished while this node was away, once the managers renewed theirs. The swarm's root is
+   * fetched again without verifying the manager (the old root cannot) and taken only if this node's own certificate
+   * chains to it, which a stranger's root cannot make happen.
+   */
+  private refetchRoot(addr: string): Promise<void> {
+    // A manager that keeps failing the check is asked again at most every half minute, not at every retry.
+    const last = this.lastRefetch.get(addr) ?? 0;
+    if (!this.refetching && Date.now() - last < REFETCH_INTERVAL_MS) return Promise.resolve();
+    this.lastRefetch.set(addr, Date.now());
+    this.refetching ??= this.serially(async () => {
+      const root = await fetchRootUnverified(addr);
+      if (root === this.credentials.rootCertPem) return;
+      await this.adoptRoot(root);
+      console.error(`shoal daemon: took the swarm's current root CA from ${addr}: this node had missed a rotation`);
+    })
+      .catch((err: Error) => console.error(`shoal daemon: fetching the swarm's root CA from ${addr}: ${err.message}`))
+      .finally(() => (this.refetching = undefined));
+    return this.refetching;
   }
 
   private async describe(): Promise<AgentDescription> {

@@ -55,8 +55,10 @@ const canceled = () => new RpcError('Canceled', 'context canceled');
 function transportError(err: unknown): RpcError {
   if (err instanceof RpcError) return err;
   const e = err as Error & { cause?: unknown };
-  const cause = e.cause instanceof Error ? e.cause : e;
-  return new RpcError('Unavailable', `connection error: ${cause.message.trim()}`);
+  const cause = (e.cause instanceof Error ? e.cause : e) as Error & { code?: unknown };
+  const out = new RpcError('Unavailable', `connection error: ${cause.message.trim()}`);
+  if (typeof cause.code === 'string') out.causeCode = cause.code;
+  return out;
 }
 
 export class RpcClient {

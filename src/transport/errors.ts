@@ -55,6 +55,9 @@ export function isRpcCode(s: unknown): s is RpcCode {
 
 /** An RPC failure. `message` is the Go form; `desc` is what the handler said. */
 export class RpcError extends Error {
+  /** For a connection that failed: the system's or OpenSSL's code for why (ECONNREFUSED, UNABLE_TO_VERIFY_LEAF_SIGNATURE). */
+  causeCode?: string;
+
   constructor(
     readonly code: RpcCode,
     readonly desc: string,
@@ -95,4 +98,22 @@ export function toRpcError(err: unknown): RpcError {
     return new RpcError('Unknown', err.message);
   }
   return new RpcError('Unknown', String(err));
+}
+
+/**
+ * OpenSSL's codes for a peer certificate that does not chain to the roots this side trusts: Go's "x509: certificate
+ * signed by unknown authority".
+ */
+const UNKNOWN_AUTHORITY = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/** Whether a call failed because the server's certificate does not chain to this side's trust root. */
+export function isUnknownAuthority(err: unknown): boolean {
+  return err instanceof RpcError && !!err.causeCode && UNKNOWN_AUTHORITY.has(err.causeCode);
 }

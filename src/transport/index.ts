@@ -1,6 +1,6 @@
 // The node-to-node transport: RPCs over HTTP/2 on mutual TLS.
 export type { RpcCode } from './errors';
-export { RPC_CODES, RpcError, toRpcError, httpStatusFor, isRpcCode } from './errors';
+export { RPC_CODES, RpcError, toRpcError, httpStatusFor, isRpcCode, isUnknownAuthority } from './errors';
 export type { Frame } from './framing';
 export { DEFAULT_MAX_MESSAGE_BYTES, FrameDecoder, encodeFrame } from './framing';
 export type { PeerIdentity, PeerAuth, ExpectedPeer } from './identity';

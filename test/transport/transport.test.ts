@@ -8,6 +8,7 @@ import { rpcError } from '../../src/api/errors';
 import {
   RpcClient,
   RpcError,
+  isUnknownAuthority,
   RpcServer,
   TLS_CIPHERS,
   type Authorizer,
@@ -193,7 +194,10 @@ describe('the client checks the server', () => {
     const { s, a } = await serveAs({ ...swarm.creds.foreignManager, rootCertPem: swarm.otherRoot.certPem });
     try {
       const c = client({ credentials: swarm.creds.worker });
-      await rejectsWith(c.call(a, 'Open', 'Ping', {}), 'Unavailable', /connection error/);
+      const failed = c.call(a, 'Open', 'Ping', {});
+      await rejectsWith(failed, 'Unavailable', /connection error/);
+      // Told apart from other failures: a node that sees it may have missed a root rotation.
+      assert.ok(isUnknownAuthority(await failed.catch((e: unknown) => e)));
       const anon = client({ trustRoots: swarm.root.certPem });
       await rejectsWith(anon.call(a, 'Open', 'Ping', {}), 'Unavailable', /connection error/);
     } finally {
@@ -359,7 +363,9 @@ describe('calls', () => {
 
   test('an unreachable peer is Unavailable', async () => {
     const c = client({ credentials: swarm.creds.worker, connectTimeoutMs: 2000 });
-    await rejectsWith(c.call('127.0.0.1:1', 'Open', 'Ping', {}), 'Unavailable', /connection error/);
+    const failed = c.call('127.0.0.1:1', 'Open', 'Ping', {});
+    await rejectsWith(failed, 'Unavailable', /connection error/);
+    assert.equal(isUnknownAuthority(await failed.catch((e: unknown) => e)), false);
   });
 
   test('one connection per peer, whatever the number of calls', async () => {

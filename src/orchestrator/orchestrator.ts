@@ -157,7 +157,13 @@ export class Orchestrator {
       stateRank(t.Status.State) >= stateRank('assigned') &&
       (!t.NodeID || reachable.has(t.NodeID));
     const template = canonical(s.Spec.TaskTemplate);
-    const current = (t: Task) => canonical(t.Spec) === template;
+    // Each task's spec is compared once per pass: with 10,000 replicas the JSON is what costs.
+    const seen = new Map<string, boolean>();
+    const current = (t: Task) => {
+      let same = seen.get(t.ID);
+      if (same === undefined) seen.set(t.ID, (same = canonical(t.Spec) === template));
+      return same;
+    };
     const cfg = rolloutConfigOf(s);
     const state = s.UpdateStatus?.State;
     const paused = state === 'paused' || state === 'rollback_paused';

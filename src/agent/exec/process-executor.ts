@@ -316,7 +316,9 @@ export class ProcessController implements TaskController {
     // As when a container's PID namespace ends: what the main process leaves behind in its group
     // dies with it. That also closes the pipes that a background child would otherwise keep open.
     killGroup(pid, 'SIGKILL');
-    const timer = setTimeout(() => (out.destroy(), err.destroy()), DRAIN_MS);
+    // Output still in the pipes when the timer fires (a stalled event loop runs timers before it reads) is read
+    // first: the streams go one turn of the loop later.
+    const timer = setTimeout(() => setImmediate(() => (out.destroy(), err.destroy())), DRAIN_MS);
     await streamsClosed;
     clearTimeout(timer);
     await writer.end();

@@ -1,7 +1,8 @@
 // The Docker executor against Docker Swarm itself, side by side in one run, on the same containers:
 // two private dockerds from the same binary (one driven by a shoal daemon with --executor docker,
 // one in swarm mode after `docker swarm init`), the same image, command and flags. For 20 and then
-// 50 replicas it times `service create -d` → every container running on the engine, and
+// 50 replicas it times `service create -d` → every container running on the engine, a rolling
+// `service update -d` (a new container label, 5 tasks at a time) → every container replaced, and
 // `service rm` → every container gone. The engine alone (the same number of containers created and
 // started, then removed, in parallel through its API) is timed too, as the floor both sit on.
 //
@@ -29,6 +30,9 @@ export interface DockerBenchRow {
   createSwarm: number;
   /** ms for the engine alone to create and start that many containers, in parallel. */
   createEngine: number;
+  /** ms from `service update -d` (parallelism 5, stop-first) to every running container being of the new spec. */
+  updateShoal: number;
+  updateSwarm: number;
   /** ms from `service rm` to every container gone from the engine. */
   rmShoal: number;
   rmSwarm: number;
@@ -73,11 +77,27 @@ async function until(fn: () => Promise<boolean>, what: string, timeoutMs = 300_0
   }
 }
 
-/** One orchestrator under test: how to create and remove a service on it. */
+/** One orchestrator under test: how to create, update and remove a service on it. */
 interface Orchestrator {
   engine: Docker;
   create(name: string, replicas: number): void;
+  /** A rolling update that replaces every task: a new container label, 5 at a time. */
+  update(name: string): void;
   rm(name: string): void;
+}
+
+const UPDATE_ARGS = ['-d', '--update-parallelism', '5', '--update-delay', '0s', '--container-label-add', 'rev=2'];
+
+async function timeUpdate(o: Orchestrator, name: string, n: number): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  o.update(name);
+  await until(async () => {
+    const running = await o.engine.listContainers({
+      filters: { label: [`com.docker.swarm.service.name=${name}`], status: ['running'] },
+    });
+    return running.length === n && running.every((c) => c.Labels.rev === '2');
+  }, `${n} running containers of ${name} with the new label`);
+  return ms(t0);
 }
 
 async function timeCreate(o: Orchestrator, name: string, n: number): Promise<number> {
@@ -196,6 +216,7 @@ export async function dockerBench(opts: DockerBenchOptions = {}): Promise<Docker
           [RUN, 'service', 'create', '-d', '--name', name, '--replicas', String(n), ...SERVICE_ARGS],
           shoalEnv,
         ),
+      update: (name) => must(process.execPath, [RUN, 'service', 'update', ...UPDATE_ARGS, name], shoalEnv),
       rm: (name) => must(process.execPath, [RUN, 'service', 'rm', name], shoalEnv),
     };
     const swarmO: Orchestrator = {
@@ -207,6 +228,7 @@ export async function dockerBench(opts: DockerBenchOptions = {}): Promise<Docker
           ['service', 'create', '-d', '--no-resolve-image', '--name', name, '--replicas', String(n), ...SERVICE_ARGS],
           swarmEnv,
         ),
+      update: (name) => must('docker', ['service', 'update', '--no-resolve-image', ...UPDATE_ARGS, name], swarmEnv),
       rm: (name) => must('docker', ['service', 'rm', name], swarmEnv),
     };
 
@@ -222,6 +244,9 @@ export async function dockerBench(opts: DockerBenchOptions = {}): Promise<Docker
       const createShoal = await timeCreate(shoalO, `b${n}`, n);
       const createSwarm = await timeCreate(swarmO, `b${n}`, n);
       await sleep(1000);
+      const updateShoal = await timeUpdate(shoalO, `b${n}`, n);
+      const updateSwarm = await timeUpdate(swarmO, `b${n}`, n);
+      await sleep(1000);
       const rmShoal = await timeRm(shoalO, `b${n}`);
       const rmSwarm = await timeRm(swarmO, `b${n}`);
       const floor = await engineAlone(shoalO.engine, n);
@@ -230,6 +255,8 @@ export async function dockerBench(opts: DockerBenchOptions = {}): Promise<Docker
         createShoal,
         createSwarm,
         createEngine: floor.create,
+        updateShoal,
+        updateSwarm,
         rmShoal,
         rmSwarm,
         rmEngine: floor.rm,
@@ -258,6 +285,8 @@ export function formatDockerBench(rows: DockerBenchRow[]): string {
       'create→running shoal',
       'Docker Swarm',
       'engine alone',
+      'update→replaced shoal',
+      'Docker Swarm',
       'rm→gone shoal',
       'Docker Swarm',
       'engine alone',
@@ -267,6 +296,8 @@ export function formatDockerBench(rows: DockerBenchRow[]): string {
       `${f(r.createShoal)} ms`,
       `${f(r.createSwarm)} ms`,
       `${f(r.createEngine)} ms`,
+      `${f(r.updateShoal)} ms`,
+      `${f(r.updateSwarm)} ms`,
       `${f(r.rmShoal)} ms`,
       `${f(r.rmSwarm)} ms`,
       `${f(r.rmEngine)} ms`,

@@ -39,6 +39,8 @@ export class Orchestrator {
   private delayed = new Set<string>();
   /** Rollouts under way, by service ID. */
   private rollouts = new Map<string, Rollout>();
+  /** When a pass is due for a service's rollout (the end of a delay or of the monitor period), by service ID. */
+  private wakes = new Map<string, number>();
 
   constructor(private readonly store: MemoryStore) {
     this.loop = new ReconcileLoop(store, 'orchestrator', (tx) => this.reconcile(tx));
@@ -68,6 +70,7 @@ export class Orchestrator {
       tasksBy.set(t.ServiceID, list);
     }
     for (const id of this.rollouts.keys()) if (!services.has(id)) this.rollouts.delete(id);
+    for (const id of this.wakes.keys()) if (!services.has(id)) this.wakes.delete(id);
     for (const s of services.values()) {
       const tasks = tasksBy.get(s.ID) ?? [];
       const restart = (tx2: WriteTx, s2: Service, t: Task) => this.jobTaskUnderWay(tx2, s2, t);
@@ -170,17 +173,18 @@ export class Orchestrator {
     const now = Date.now();
     let rollout = this.rollouts.get(s.ID);
     if (rollout && rollout.key !== rolloutKey(s, template)) rollout = undefined;
+    // A rollout that failed over its ratio wrote a status (paused, rollback); only a new update clears it, and that
+    // update starts a rollout of its own even with the same task spec (say, another failure action).
+    if (rollout?.failedOver && state === undefined) rollout = undefined;
 
-    // The rollout's tasks first: a failure may stop it before anything else is started.
+    // The rollout's tasks first: a failure may stop it before anything else is started. Once the pause or the
+    // rollback is written the rollout is over (paused, or a rollback is another rollout), so it is not forgotten here.
     if (rollout && !paused) {
       const failed = rollout.observe(new Map(tasks.map((t) => [t.ID, t])), cfg, now);
-      if (failed) {
-        this.rollouts.delete(s.ID);
-        const next = onRolloutFailure(s, cfg, failed);
-        if (next) {
-          tx.update('services', { ...next, UpdatedAt: goTime() });
-          return;
-        }
+      const next = failed ? onRolloutFailure(s, cfg, failed) : undefined;
+      if (next) {
+        tx.update('services', { ...next, UpdatedAt: goTime() });
+        return;
       }
     }
 
@@ -224,7 +228,7 @@ export class Orchestrator {
         const since = rollout!.runningSince(fresh.ID);
         if (since !== undefined && now - since < cfg.delayMs) {
           busy++;
-          this.loop.after(cfg.delayMs - (now - since), () => this.loop.kick());
+          this.wakeAt(s.ID, since + cfg.delayMs);
         }
       }
     }
@@ -255,7 +259,7 @@ export class Orchestrator {
       const left = rollout.lastRunningAt + watchMs - now;
       if (left > 0) {
         settled = false;
-        this.loop.after(left, () => this.loop.kick());
+        this.wakeAt(s.ID, now + left);
       } else {
         this.rollouts.delete(s.ID);
       }
@@ -337,6 +341,20 @@ export class Orchestrator {
     const delayMs = nsToMs(s.Spec.TaskTemplate.RestartPolicy?.Delay ?? DEFAULT_RESTART_DELAY_NS, 0);
     const waited = Date.now() - Date.parse(t.CreatedAt);
     this.releaseAfter(t.ID, Math.max(0, Math.min(delayMs, delayMs - waited)), target);
+  }
+
+  /**
+   * A pass at `at` for the service's rollout. Every pass asks again for what it still waits for, so one timer per
+   * service is kept: the earliest.
+   */
+  private wakeAt(serviceId: string, at: number): void {
+    const due = this.wakes.get(serviceId);
+    if (due !== undefined && due <= at && due > Date.now()) return;
+    this.wakes.set(serviceId, at);
+    this.loop.after(Math.max(0, at - Date.now()), () => {
+      if (this.wakes.get(serviceId) === at) this.wakes.delete(serviceId);
+      this.loop.kick();
+    });
   }
 
   /** After `delayMs`, lets a task waiting in desired state "ready" go on to `target`. */

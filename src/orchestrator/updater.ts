@@ -77,11 +77,12 @@ export class Rollout {
   }
 
   /**
-   * Looks at this rollout's tasks: notes when each is first seen running, and returns the first that ended early
-   * (never ran, or stopped within `monitorMs` of running) once the failures exceed `maxFailureRatio` of the slots.
+   * Looks at this rollout's tasks: notes when each is first seen running and which ended early (never ran, or
+   * stopped within `monitorMs` of running). Once the failures exceed `maxFailureRatio` of the slots, returns the ID of
+   * the task that took them over, on this call and every later one: the orchestrator's pass that acts on it may be
+   * retried, and the answer must not be lost with it.
    */
-  observe(tasks: ReadonlyMap<string, Task>, cfg: RolloutConfig, now: number): Task | undefined {
-    let trigger: Task | undefined;
+  observe(tasks: ReadonlyMap<string, Task>, cfg: RolloutConfig, now: number): string | undefined {
     for (const [id, runningAt] of this.started) {
       const t = tasks.get(id);
       if (!t) continue;
@@ -93,9 +94,17 @@ export class Rollout {
       if (!EARLY_END.has(t.Status.State) || this.failed.has(id)) continue;
       if (runningAt !== 0 && now - runningAt > cfg.monitorMs) continue;
       this.failed.add(id);
-      if (!trigger && this.failed.size / Math.max(1, this.total) > cfg.maxFailureRatio) trigger = t;
+      if (!this.trigger && this.failed.size / Math.max(1, this.total) > cfg.maxFailureRatio) this.trigger = id;
     }
-    return cfg.failureAction === 'continue' ? undefined : trigger;
+    return cfg.failureAction === 'continue' ? undefined : this.trigger;
+  }
+
+  /** The task whose failure took the failures over the ratio. */
+  private trigger?: string;
+
+  /** Whether the failures went over the ratio: the failure action has been (or is being) taken. */
+  get failedOver(): boolean {
+    return this.trigger !== undefined;
   }
 }
 
@@ -109,7 +118,7 @@ export function rolloutKey(s: Service, canonicalTemplate: string): string {
  * next update), roll back to the previous spec (once: a failed rollback pauses), or carry on ('continue', which
  * never gets here). Returns the service to write, or undefined when nothing changes.
  */
-export function onRolloutFailure(s: Service, cfg: RolloutConfig, task: Task): Service | undefined {
+export function onRolloutFailure(s: Service, cfg: RolloutConfig, taskId: string): Service | undefined {
   const rollingBack = s.UpdateStatus?.State === 'rollback_started';
   if (cfg.failureAction === 'rollback' && !rollingBack) {
     if (!s.PreviousSpec) return undefined;
@@ -119,7 +128,7 @@ export function onRolloutFailure(s: Service, cfg: RolloutConfig, task: Task): Se
       UpdateStatus: {
         ...s.UpdateStatus,
         State: 'rollback_started',
-        Message: `update rolled back due to failure or early termination of task ${task.ID}`,
+        Message: `update rolled back due to failure or early termination of task ${taskId}`,
       },
     };
     delete next.PreviousSpec;
@@ -127,8 +136,8 @@ export function onRolloutFailure(s: Service, cfg: RolloutConfig, task: Task): Se
   }
   const message =
     cfg.failureAction === 'rollback'
-      ? `rollback paused due to failure or early termination of task ${task.ID}`
-      : `update paused due to failure or early termination of task ${task.ID}`;
+      ? `rollback paused due to failure or early termination of task ${taskId}`
+      : `update paused due to failure or early termination of task ${taskId}`;
   return {
     ...s,
     UpdateStatus: { ...s.UpdateStatus, State: rollingBack ? 'rollback_paused' : 'paused', Message: message },

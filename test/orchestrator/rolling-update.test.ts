@@ -255,3 +255,16 @@ test('a global service rolls node by node, Parallelism at a time', async () => {
   );
   await until(() => svc(m).UpdateStatus?.State === 'completed', 'completed');
 });
+
+test('after a pause, an update with the same task spec starts afresh (here: MaxFailureRatio 1)', async () => {
+  const { m } = await cluster();
+  await createService(m.store, spec('v1', 3));
+  await until(() => running(m, 'v1').length === 3, '3 v1 running');
+  await update(m, spec('broken', 3));
+  await until(() => svc(m).UpdateStatus?.State === 'paused', 'paused');
+  // Only the update config changes: the failure counted before must not pause this rollout at once.
+  await update(m, spec('broken', 3, { MaxFailureRatio: 1 }));
+  await until(() => svc(m).UpdateStatus?.State === 'completed', 'completed');
+  assert.equal(running(m, 'v1').length, 0);
+  assert.equal(m.store.list('tasks').filter((t) => t.Status.State === 'failed').length, 3);
+});

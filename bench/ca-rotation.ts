@@ -9,10 +9,6 @@
 // caRotationBench() is for bench/run.ts; `node --import tsx bench/ca-rotation.ts` runs it alone. Scale:
 // SHOAL_BENCH_CA_NODES (default 50), SHOAL_BENCH_CA_PROCS (default 2).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import * as http from 'node:http';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { joinSwarm } from '../src/agent/join';
 import { RemoteDispatcher } from '../src/agent/remote-dispatcher';
@@ -23,10 +19,8 @@ import { RpcClient } from '../src/transport/client';
 import type { NodeCredentials } from '../src/transport/tls-config';
 import type { Node, Swarm } from '../src/types/swarm';
 import { ROOT_RECONCILIATION_INTERVAL_MS, ROTATE_MAX_BATCH_SIZE } from '../src/manager/ca-reconciler';
-import { freePort, sleep } from './support';
+import { api, freePort, sleep, startDaemon } from './support';
 
-const ROOT = path.resolve(__dirname, '..');
-const RUN = path.join(ROOT, 'bin', 'run.js');
 const SELF = __filename;
 
 export interface CARotationBenchResult {
@@ -45,33 +39,6 @@ export interface CARotationBenchResult {
    * (batches - 1) x 3 s and batches x 3 s after the rotation starts, before any renewal time.
    */
   swarmkitLastAskedMs: [number, number];
-}
-
-function api<T>(sock: string, method: string, p: string, body?: object): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(
-      { socketPath: sock, agent: false, method, path: p, headers: data ? { 'Content-Type': 'application/json' } : {} },
-      (res) => {
-        let out = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (out += c));
-        res.on('end', () => {
-          if ((res.statusCode ?? 0) >= 300) return reject(new Error(`${method} ${p}: ${res.statusCode} ${out}`));
-          let v: unknown = out;
-          try {
-            v = out ? JSON.parse(out) : undefined;
-          } catch {
-            // _ping answers OK, not JSON.
-          }
-          resolve(v as T);
-        });
-      },
-    );
-    req.on('error', reject);
-    if (data) req.write(data);
-    req.end();
-  });
 }
 
 // ---- the child: `count` simulated workers ----
@@ -177,28 +144,10 @@ async function agentMain(token: string, addr: string, count: number, tag: string
 export async function caRotationBench(): Promise<CARotationBenchResult> {
   const workers = Number(process.env.SHOAL_BENCH_CA_NODES ?? 50);
   const procs = Number(process.env.SHOAL_BENCH_CA_PROCS ?? 2);
-  const dir = mkdtempSync(path.join(tmpdir(), 'shoal-bench-ca-'));
-  const sock = path.join(dir, 'shoal.sock');
-  const manager = spawn(
-    process.execPath,
-    [RUN, 'daemon', '--data-root', path.join(dir, 'data'), '--host', `unix://${sock}`, '--executor', 'process'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let managerLog = '';
-  manager.stderr!.on('data', (d) => (managerLog = (managerLog + String(d)).slice(-4000)));
+  const daemon = await startDaemon('shoal-bench-ca-');
+  const { sock } = daemon;
   const children: { proc: ChildProcess; joined: boolean; renewals: number; errors: string[] }[] = [];
   try {
-    for (let i = 0; ; i++) {
-      if (
-        await api(sock, 'GET', '/_ping').then(
-          () => true,
-          () => false,
-        )
-      )
-        break;
-      if (i > 100) throw new Error(`the manager did not start: ${managerLog}`);
-      await sleep(100);
-    }
     const addr = `127.0.0.1:${await freePort()}`;
     await api(sock, 'POST', '/swarm/init', { ListenAddr: addr, AdvertiseAddr: addr });
     const token = (await api<Swarm>(sock, 'GET', '/swarm')).JoinTokens.Worker;
@@ -293,10 +242,7 @@ export async function caRotationBench(): Promise<CARotationBenchResult> {
       c.proc.stdin!.end();
       c.proc.kill('SIGTERM');
     }
-    const exited = new Promise((r) => manager.once('exit', r));
-    manager.kill('SIGTERM');
-    await Promise.race([exited, sleep(10_000)]);
-    rmSync(dir, { recursive: true, force: true });
+    await daemon.stop();
   }
 }
 

@@ -12,11 +12,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
 import { TEST_IMAGE, dockerdSkipReason, startDockerd, type PrivateDockerd } from '../test/support/dockerd';
+import { freePort, sleep } from './support';
 
 const RUN = resolve(__dirname, '..', 'bin', 'run.js');
 const POLL_MS = 25;
@@ -52,7 +52,6 @@ export interface DockerBenchOptions {
   swarmPreferOfflineImage?: boolean;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 function must(cmd: string, args: string[], env: NodeJS.ProcessEnv): void {
@@ -134,17 +133,6 @@ async function engineAlone(docker: Docker, n: number): Promise<{ create: number;
   t0 = process.hrtime.bigint();
   await Promise.all(cs.map((c) => c.remove({ force: true })));
   return { create, rm: ms(t0) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as AddressInfo).port;
-      srv.close(() => done(port));
-    });
-  });
 }
 
 function ping(socketPath: string): Promise<boolean> {

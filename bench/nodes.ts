@@ -9,9 +9,7 @@
 // nodesBench() is called by bench/run.ts; `node --import tsx bench/nodes.ts` runs it alone. Scale:
 // SHOAL_BENCH_NODES (default 1000), SHOAL_BENCH_TASKS (default 10000), SHOAL_BENCH_PROCS (default 4).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import * as http from 'node:http';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { joinSwarm } from '../src/agent/join';
@@ -19,7 +17,7 @@ import { RemoteDispatcher } from '../src/agent/remote-dispatcher';
 import { RpcClient } from '../src/transport/client';
 import { goTime } from '../src/util/time';
 import type { Task } from '../src/types/swarm';
-import { freePort, sleep } from './support';
+import { api, freePort, sleep, startDaemon } from './support';
 
 const ROOT = path.resolve(__dirname, '..');
 const RUN = path.join(ROOT, 'bin', 'run.js');
@@ -50,30 +48,6 @@ export interface NodesBenchResult {
 
 /** swarmkit's published figure (manager/scheduler benchmark, in memory): 10,000 tasks on 1,000 nodes in 1.8 s. */
 export const SWARMKIT_SCHEDULER = { nodes: 1000, tasks: 10000, seconds: 1.8 };
-
-function api(sock: string, method: string, p: string, body?: object): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(
-      {
-        socketPath: sock,
-        agent: false,
-        method,
-        path: p,
-        headers: data ? { 'Content-Type': 'application/json' } : {},
-      },
-      (res) => {
-        let out = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (out += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: out }));
-      },
-    );
-    req.on('error', reject);
-    if (data) req.write(data);
-    req.end();
-  });
-}
 
 function shoal(sock: string, args: string[]): string {
   const r = spawnSync(process.execPath, [RUN, ...args], {
@@ -193,28 +167,16 @@ export async function nodesBench(): Promise<NodesBenchResult> {
   const nodes = Number(process.env.SHOAL_BENCH_NODES ?? 1000);
   const tasks = Number(process.env.SHOAL_BENCH_TASKS ?? 10000);
   const procs = Number(process.env.SHOAL_BENCH_PROCS ?? 4);
-  const dir = mkdtempSync(path.join(tmpdir(), 'shoal-bench-nodes-'));
-  const sock = path.join(dir, 'shoal.sock');
-  const manager = spawn(
-    process.execPath,
-    [RUN, 'daemon', '--data-root', path.join(dir, 'data'), '--host', `unix://${sock}`, '--executor', 'process'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let managerLog = '';
-  manager.stderr!.on('data', (d) => (managerLog = (managerLog + String(d)).slice(-4000)));
+  const daemon = await startDaemon('shoal-bench-nodes-');
+  const { sock, proc: manager } = daemon;
   const children: Child[] = [];
   try {
-    for (let i = 0; ; i++) {
-      if ((await api(sock, 'GET', '/_ping').catch(() => undefined))?.status === 200) break;
-      if (i > 100) throw new Error(`the manager did not start: ${managerLog}`);
-      await sleep(100);
-    }
     const port = await freePort();
     const addr = `127.0.0.1:${port}`;
     shoal(sock, ['swarm', 'init', '--listen-addr', addr, '--advertise-addr', addr]);
     const token = shoal(sock, ['swarm', 'join-token', '-q', 'worker']).trim();
     // Only the simulated workers take tasks.
-    const self = JSON.parse((await api(sock, 'GET', '/info')).body) as { Swarm: { NodeID: string } };
+    const self = await api<{ Swarm: { NodeID: string } }>(sock, 'GET', '/info');
     shoal(sock, ['node', 'update', '--availability', 'drain', self.Swarm.NodeID]);
 
     const t0 = Date.now();
@@ -260,7 +222,7 @@ export async function nodesBench(): Promise<NodesBenchResult> {
     await waitFor(() => children.every((c) => c.joined), 600_000, 'the joins');
     // Every node ready (its session open).
     for (;;) {
-      const ns = JSON.parse((await api(sock, 'GET', '/nodes')).body) as { Status: { State: string } }[];
+      const ns = await api<{ Status: { State: string } }[]>(sock, 'GET', '/nodes');
       if (ns.filter((n) => n.Status.State === 'ready').length >= nodes + 1) break;
       await sleep(200);
     }
@@ -268,12 +230,11 @@ export async function nodesBench(): Promise<NodesBenchResult> {
 
     const sum = (k: 'assigned' | 'running') => children.reduce((a, c) => a + c[k], 0);
     const created = Date.now();
-    const res = await api(sock, 'POST', '/services/create', {
+    await api(sock, 'POST', '/services/create', {
       Name: 'bench',
       TaskTemplate: { ContainerSpec: { Image: 'busybox', Command: ['sleep', '600'] } },
       Mode: { Replicated: { Replicas: tasks } },
     });
-    if (res.status !== 201) throw new Error(`service create: ${res.status} ${res.body}`);
     await waitFor(() => sum('assigned') >= tasks, 600_000, 'every task assigned');
     const assignedMs = Date.now() - created;
     await waitFor(() => sum('running') >= tasks, 600_000, 'every task running');
@@ -295,9 +256,7 @@ export async function nodesBench(): Promise<NodesBenchResult> {
     for (const c of children) c.proc.stdin!.write('pernode\n');
     await waitFor(() => children.every((c) => c.perNode), 10_000, 'the per-node counts');
     const counts = children.flatMap((c) => c.perNode!);
-    const cluster = JSON.parse((await api(sock, 'GET', '/swarm')).body) as {
-      Spec: { Dispatcher?: { HeartbeatPeriod?: number } };
-    };
+    const cluster = await api<{ Spec: { Dispatcher?: { HeartbeatPeriod?: number } } }>(sock, 'GET', '/swarm');
     const errors = children.flatMap((c) => c.errors);
     if (errors.length) console.error(`agent errors (${errors.length}), first: ${errors[0]}`);
     const lost = children.reduce((a, c) => a + c.stderrLines, 0);
@@ -322,10 +281,7 @@ export async function nodesBench(): Promise<NodesBenchResult> {
       c.proc.stdin!.end();
       c.proc.kill('SIGTERM');
     }
-    const exited = new Promise((r) => manager.once('exit', r));
-    manager.kill('SIGTERM');
-    await Promise.race([exited, sleep(10_000)]);
-    rmSync(dir, { recursive: true, force: true });
+    await daemon.stop();
   }
 }
 

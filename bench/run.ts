@@ -11,6 +11,7 @@ import { MemoryStore } from '../src/store/memory-store';
 import { SingleMemberLog } from '../src/log/single-member-log';
 import { DiskLogStorage, type CipherName } from '../src/log/wal/disk-storage';
 import { walBench } from './wal';
+import { sleep } from './support';
 import { unlockBench } from './unlock';
 import { dockerBench, formatDockerBench } from './docker';
 import { randomBytes } from 'node:crypto';
@@ -53,8 +54,6 @@ function get(sock: string, p: string): Promise<{ status: number; body: string }>
     req.on('error', reject);
   });
 }
-
-const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
 
 async function waitUntil(fn: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -56,6 +56,8 @@ export class Rollout {
   /** Tasks this rollout started → when first seen running (0 while not yet). */
   private readonly started = new Map<string, number>();
   private readonly failed = new Set<string>();
+  /** The task whose failure took the failures over the ratio. */
+  private trigger?: string;
   /** When the newest of its tasks was first seen running. */
   lastRunningAt = 0;
 
@@ -98,9 +100,6 @@ export class Rollout {
     }
     return cfg.failureAction === 'continue' ? undefined : this.trigger;
   }
-
-  /** The task whose failure took the failures over the ratio. */
-  private trigger?: string;
 
   /** Whether the failures went over the ratio: the failure action has been (or is being) taken. */
   get failedOver(): boolean {

@@ -11,7 +11,7 @@ import { verifyChain } from '../../src/ca/certificate-info';
 import { DISPATCHER_SERVICE } from '../../src/dispatcher/protocol';
 import { RpcClient } from '../../src/transport/client';
 import { Cluster, ok, readCert, readKey } from './cluster';
-import { TestDaemon, eventually, sleep } from './harness';
+import { TestDaemon, eventually, freePort, sleep } from './harness';
 import type { Swarm } from '../../src/types/swarm';
 
 const cluster = new Cluster(3);
@@ -206,7 +206,7 @@ test('swarm ca --rotate: a new root, every node renews, tasks keep running, old 
   const late = new TestDaemon();
   await late.start();
   try {
-    const p = await (await import('./cluster')).freePort();
+    const p = await freePort();
     const j = late.shoal([
       'swarm',
       'join',

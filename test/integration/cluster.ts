@@ -1,21 +1,9 @@
 // A swarm of real daemons on 127.0.0.1 for the CA tests: one manager and some workers, heartbeats at 1 s.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { TestDaemon, eventually } from './harness';
+import { TestDaemon, eventually, freePort } from './harness';
 import type { Node, Swarm, SwarmInfo, Task } from '../../src/types/swarm';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export const ok = (r: { code: number; stderr: string; stdout?: string }) =>
   assert.equal(r.code, 0, `${r.stderr}\n${r.stdout ?? ''}`);

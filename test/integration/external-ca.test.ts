@@ -11,8 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyChain } from '../../src/ca/certificate-info';
-import { Cluster, freePort, ok, readCert } from './cluster';
-import { TestDaemon, eventually, sleep } from './harness';
+import { Cluster, ok, readCert } from './cluster';
+import { TestDaemon, eventually, freePort, sleep } from './harness';
 
 const cluster = new Cluster(3);
 const { manager } = cluster;

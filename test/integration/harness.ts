@@ -1,12 +1,12 @@
 // Starts a real shoal daemon in a temporary folder and runs the real clients against it:
 // the shoal CLI (bin/run.js), the docker CLI (DOCKER_HOST) and dockerode.
-import { createServer } from 'node:net';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import { freePort } from '../support/ports';
 import type { Task } from '../../src/types/swarm';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -171,6 +171,22 @@ export class TestDaemon {
   }
 }
 
+/** `swarm join` of `d` as a manager (with the manager `token`) through `via`, listening and advertising at `addr`. */
+export function joinAsManager(d: TestDaemon, token: string, addr: string, via: string): RunResult {
+  return d.shoal(['swarm', 'join', '--token', token, '--advertise-addr', addr, '--listen-addr', addr, via]);
+}
+
+/** A swarm of managers: `swarm init` on the first at `addrs[0]`, then each other joins as a manager at its own. */
+export function formManagers(managers: TestDaemon[], addrs: string[]): void {
+  const check = (d: TestDaemon, what: string, r: RunResult) => {
+    if (r.code !== 0) throw new Error(`${what}: ${r.stderr}\n${d.log}`);
+  };
+  const [first, ...rest] = managers;
+  check(first, 'swarm init', first.shoal(['swarm', 'init', '--advertise-addr', addrs[0], '--listen-addr', addrs[0]]));
+  const token = first.shoal(['swarm', 'join-token', '-q', 'manager']).stdout.trim();
+  rest.forEach((d, i) => check(d, 'swarm join', joinAsManager(d, token, addrs[i + 1], addrs[0])));
+}
+
 /** A daemon that manages a swarm of its own (`swarm init`) for the tests of one file, stopped after them. */
 export function swarmOfOne(): TestDaemon {
   const d = new TestDaemon();
@@ -183,17 +199,7 @@ export function swarmOfOne(): TestDaemon {
   return d;
 }
 
-/** A port nothing listens on now, on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

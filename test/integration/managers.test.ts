@@ -4,7 +4,7 @@
 // debug-only SHOAL_DEBUG_RAFT_TICK_MS), so an election timeout is 1–2 s instead of Docker's 10–20 s.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestDaemon, eventually, freePort } from './harness';
+import { TestDaemon, eventually, freePort, joinAsManager } from './harness';
 import type { Node, Service, SwarmInfo, Task } from '../../src/types/swarm';
 
 const TICK_MS = 100;
@@ -50,17 +50,7 @@ after(() => Promise.all([...managers, worker].map((d) => d.stop())));
 test('two managers join with the manager token; node ls shows a leader and two reachable managers', async () => {
   const token = managers[0].shoal(['swarm', 'join-token', '-q', 'manager']).stdout.trim();
   for (const i of [1, 2]) {
-    const r = managers[i].shoal([
-      'swarm',
-      'join',
-      '--token',
-      token,
-      '--advertise-addr',
-      addrs[i],
-      '--listen-addr',
-      addrs[i],
-      addrs[0],
-    ]);
+    const r = joinAsManager(managers[i], token, addrs[i], addrs[0]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'This node joined a swarm as a manager.\n');
   }

@@ -5,17 +5,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { TestDaemon, eventually, sleep, freePort } from './harness';
-import type { Node, SwarmInfo, Task } from '../../src/types/swarm';
+import { Cluster, ok } from './cluster';
+import { eventually, sleep } from './harness';
+import type { Task } from '../../src/types/swarm';
 
-const manager = new TestDaemon();
-const workers = [new TestDaemon(), new TestDaemon(), new TestDaemon()];
+const cluster = new Cluster(3);
+const { manager, workers, ids, info, nodes } = cluster;
 const [w1, w2, w3] = workers;
-const ids = new Map<TestDaemon, string>();
 let managerId = '';
 
-const info = async (d: TestDaemon) => (await d.json<{ Swarm: SwarmInfo }>('GET', '/info')).Swarm;
-const nodes = () => manager.json<Node[]>('GET', '/nodes');
 const tasksOf = (service: string) =>
   manager.json<Task[]>('GET', `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [service] }))}`);
 const running = async (service: string) =>
@@ -27,7 +25,6 @@ const spread = async (service: string, nodeIds: string[]) => {
   return m;
 };
 const allIds = () => [managerId, ...workers.map((w) => ids.get(w)!)];
-const ok = (r: { code: number; stderr: string }) => assert.equal(r.code, 0, r.stderr);
 
 /** Waits until `service` has exactly `want` running tasks per node (node ID -> count, others 0). */
 async function waitSpread(service: string, want: Map<string, number>, what: string, ms = 20_000) {
@@ -49,46 +46,10 @@ function countProcesses(args: string): number {
 }
 
 before(async () => {
-  await Promise.all([manager.start(), ...workers.map((w) => w.start())]);
-  const port = await freePort();
-  const init = manager.shoal([
-    'swarm',
-    'init',
-    '--listen-addr',
-    `127.0.0.1:${port}`,
-    '--advertise-addr',
-    `127.0.0.1:${port}`,
-  ]);
-  ok(init);
-  ok(manager.shoal(['swarm', 'update', '--dispatcher-heartbeat', '1s']));
-  managerId = (await info(manager)).NodeID;
-  const token = manager.shoal(['swarm', 'join-token', '-q', 'worker']).stdout.trim();
-  for (const w of workers) {
-    const p = await freePort();
-    const r = w.shoal([
-      'swarm',
-      'join',
-      '--token',
-      token,
-      '--listen-addr',
-      `127.0.0.1:${p}`,
-      '--advertise-addr',
-      `127.0.0.1:${p}`,
-      `127.0.0.1:${port}`,
-    ]);
-    ok(r);
-    ids.set(w, (await info(w)).NodeID);
-  }
-  await eventually(
-    async () => {
-      const ns = await nodes();
-      return ns.length === 4 && ns.every((n) => n.Status.State === 'ready');
-    },
-    10_000,
-    'four ready nodes',
-  );
+  await cluster.start();
+  managerId = ids.get(manager)!;
 });
-after(() => Promise.all([manager.stop(), ...workers.map((w) => w.stop())]));
+after(() => cluster.stop());
 
 test('8 replicas: 2 per node; drain moves a worker’s tasks away, active and a forced update spread them again', async (t) => {
   ok(manager.shoal(['service', 'create', '--name', 'web', '--replicas', '8', 'busybox', 'sleep', '3601']));

@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { TestDaemon, eventually } from './harness';
+import { TestDaemon, eventually, formManagers } from './harness';
 import { MSG } from '../../src/api/errors';
 import type { Node, Service, SwarmInfo } from '../../src/types/swarm';
 
@@ -86,23 +86,10 @@ before(async () => {
   }
 
   await Promise.all(managers.map((d) => d.start()));
-  const init = managers[0].shoal(['swarm', 'init', '--advertise-addr', nets[0].addr, '--listen-addr', nets[0].addr]);
-  assert.equal(init.code, 0, init.stderr);
-  const token = managers[0].shoal(['swarm', 'join-token', '-q', 'manager']).stdout.trim();
-  for (const i of [1, 2]) {
-    const r = managers[i].shoal([
-      'swarm',
-      'join',
-      '--token',
-      token,
-      '--advertise-addr',
-      nets[i].addr,
-      '--listen-addr',
-      nets[i].addr,
-      nets[0].addr,
-    ]);
-    assert.equal(r.code, 0, `${r.stderr}\n${managers[i].log}`);
-  }
+  formManagers(
+    managers,
+    nets.map((n) => n.addr),
+  );
   for (const d of managers) ids.push((await info(d)).NodeID);
 });
 

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { TestDaemon, eventually, freePort, sleep } from './harness';
+import { TestDaemon, eventually, formManagers, freePort, sleep } from './harness';
 import { checkSetLinearizability, type AddOp, type ReadOp } from '../support/set-linearizability';
 import type { Node, Service, SwarmInfo } from '../../src/types/swarm';
 
@@ -77,23 +77,7 @@ before(async () => {
   await Promise.all(managers.map((d) => d.start()));
   const addrs: string[] = [];
   for (let i = 0; i < 3; i++) addrs.push(`127.0.0.1:${await freePort()}`);
-  const init = managers[0].shoal(['swarm', 'init', '--advertise-addr', addrs[0], '--listen-addr', addrs[0]]);
-  assert.equal(init.code, 0, init.stderr);
-  const token = managers[0].shoal(['swarm', 'join-token', '-q', 'manager']).stdout.trim();
-  for (const i of [1, 2]) {
-    const r = managers[i].shoal([
-      'swarm',
-      'join',
-      '--token',
-      token,
-      '--advertise-addr',
-      addrs[i],
-      '--listen-addr',
-      addrs[i],
-      addrs[0],
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-  }
+  formManagers(managers, addrs);
   for (const d of managers) ids.push((await info(d)).NodeID);
   await eventually(async () => (await leaderIndex()) !== undefined, 20_000, 'a leader');
 });

@@ -7,8 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, certFile, freePort, ok, readCert } from './cluster';
-import { TestDaemon, eventually } from './harness';
+import { Cluster, certFile, ok, readCert } from './cluster';
+import { TestDaemon, eventually, freePort } from './harness';
 
 const cluster = new Cluster(1, { SHOAL_DEBUG_RENEWAL_SPEEDUP: '360' });
 const { manager, workers } = cluster;

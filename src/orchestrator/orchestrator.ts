@@ -132,10 +132,17 @@ export class Orchestrator {
   }
 
   private reconcileGlobal(tx: WriteTx, s: Service, tasks: Task[], nodes: Node[]): void {
+    const byNode = new Map<string, Task[]>();
+    for (const t of tasks) {
+      const list = byNode.get(t.NodeID);
+      if (list) list.push(t);
+      else byNode.set(t.NodeID, [t]);
+    }
     const slots: Slot[] = [];
     for (const n of nodes) {
-      const mine = tasks.filter((t) => t.NodeID === n.ID);
-      const eligible = nodeEligible(n, s.Spec.TaskTemplate).ok && n.Status.State === 'ready';
+      const mine = byNode.get(n.ID) ?? [];
+      // Active, ready and meeting the constraints.
+      const eligible = nodeEligible(n, s.Spec.TaskTemplate).ok;
       if (!eligible) {
         for (const t of mine) if (isLive(t)) this.setDesired(tx, t, 'shutdown');
         continue;

@@ -45,7 +45,12 @@ test('a worker that missed a root rotation fetches the new root, checks it again
   const workerId = cluster.ids.get(worker)!;
   await worker.start();
   await eventually(() => readCert(worker, 'swarm-root-ca.crt') === newRoot, 30_000, 'the worker to fetch the new root');
-  assert.match(worker.log, /took the swarm's current root CA from 127\.0\.0\.1:\d+: this node had missed a rotation/);
+  // The root file is written before the line reaches the daemon's stderr: wait for the line too.
+  await eventually(
+    () => /took the swarm's current root CA from 127\.0\.0\.1:\d+: this node had missed a rotation/.test(worker.log),
+    10_000,
+    'the worker to say why it took the root',
+  );
   // Its session is back: the manager hears its heartbeats and gives it work.
   await eventually(
     async () => ((await cluster.nodes()).find((n) => n.ID === workerId)?.Status.State === 'ready' ? true : undefined),

@@ -217,7 +217,12 @@ test('a manager demoted while it was down learns it when it comes back, and runs
     30_000,
     'the returning node to find it was demoted and run as a worker',
   ).catch((err: Error) => assert.fail(`${err.message}\n${target.log}`));
-  assert.match(target.log, /this node was demoted while it was down: it is now a worker/);
+  // The line is written after the switch that info() shows, and reaches stderr later still.
+  await eventually(
+    () => (/this node was demoted while it was down: it is now a worker/.test(target.log) ? true : undefined),
+    10_000,
+    'the node to say it was demoted while it was down',
+  );
   // It reports as a worker: its session is up (Ready) and it takes tasks.
   await eventually(
     async () => ((await leader.json<Node>('GET', `/nodes/${targetId}`)).Status.State === 'ready' ? true : undefined),
